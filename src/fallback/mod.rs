@@ -1,0 +1,464 @@
+//! Fallback: answer with something else when a call fails or is rejected.
+//!
+//! A [`Fallback`] replaces an error with a value ([`Fallback::value`]), the result of a closure
+//! of the error ([`Fallback::from_fn`]), the result of an async closure of the error
+//! ([`Fallback::from_async`]), or, in tower, the response of another service
+//! ([`Fallback::service`]). [`when`](Fallback::when) chooses which errors fall back; by default
+//! every error does, the operation's own errors and failguard's rejections alike.
+//!
+//! The fallback sees the error of the stack below it, so a typed stack hands it a
+//! [`failguard::Error<E>`](crate::Error): match on `Error::Timeout`, `Error::Inner(..)` and so on
+//! to decide or to build the answer.
+//!
+//! Put a fallback outermost: it then also covers the rejections of every policy inside it.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use failguard::{Error, Fallback, Policy, Timeout};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), failguard::ConfigError> {
+//! // Serve a stale price when the pricing service is slow, but not when it says "no such item".
+//! let policy = Fallback::value(9.99)
+//!     .when(|e: &Error<&str>| e.is_rejection())
+//!     .wrap(Timeout::new(Duration::from_millis(100))?);
+//!
+//! let slow = policy
+//!     .call(|| async {
+//!         tokio::time::sleep(Duration::from_secs(1)).await;
+//!         Ok(12.50)
+//!     })
+//!     .await;
+//! assert_eq!(slow.unwrap(), 9.99);
+//!
+//! let missing = policy.call(|| async { Err("no such item") }).await;
+//! assert!(matches!(missing, Err(Error::Inner("no such item"))));
+//! # Ok(())
+//! # }
+//! ```
+
+mod future;
+#[cfg(feature = "tower")]
+mod layer;
+
+use std::{
+    future::{Future, Ready, ready},
+    sync::Arc,
+};
+
+pub use future::FallbackFuture;
+#[cfg(feature = "tower")]
+pub use layer::{FallbackLayer, FallbackService, ServiceAction, ServiceHandler};
+
+use crate::{
+    Name, Operation, OperationMut,
+    policy::{Apply, Lifted},
+};
+
+const DEFAULT_NAME: Name = Name::from_static("fallback");
+
+/// Answers with something else when a call fails or is rejected.
+///
+/// `A` is the action (a [`Value`], [`FromFn`], [`FromAsync`] or [`FromService`]); `W` the
+/// predicate that picks which errors fall back ([`AnyError`] unless [`when`](Self::when) is
+/// called). A fallback holds no state; its tower layer shares one copy of it between all clones.
+///
+/// # Cancel safety
+///
+/// Dropping the call's future drops the operation or the fallback in flight; nothing else
+/// happens.
+///
+/// # Examples
+///
+/// ```
+/// use failguard::{Error, Fallback};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fallback = Fallback::from_fn(|e: Error<String>| format!("degraded: {e}"));
+/// let answer = fallback.call(|| async { Err::<String, _>("db down".to_string()) }).await;
+/// assert_eq!(answer.unwrap(), "degraded: the operation failed");
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fallback<A, W = AnyError> {
+    action: A,
+    when: W,
+    name: Name,
+}
+
+impl<A> Fallback<A> {
+    fn with_action(action: A) -> Self {
+        Self {
+            action,
+            when: AnyError,
+            name: DEFAULT_NAME,
+        }
+    }
+}
+
+impl<T: Clone> Fallback<Value<T>> {
+    /// Falls back to a clone of `value`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let fallback = failguard::Fallback::value(Vec::<u32>::new());
+    /// let items = fallback.call(|| async { Err::<Vec<u32>, _>("timeout") }).await;
+    /// assert!(items.unwrap().is_empty());
+    /// # }
+    /// ```
+    pub fn value(value: T) -> Self {
+        Self::with_action(Value(value))
+    }
+}
+
+impl<F> Fallback<FromFn<F>> {
+    /// Falls back to `f(error)`.
+    ///
+    /// ```
+    /// use failguard::Error;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let fallback = failguard::Fallback::from_fn(|e: Error<u16>| match e {
+    ///     Error::Inner(status) => format!("status {status}"),
+    ///     other => format!("rejected: {other}"),
+    /// });
+    /// let answer = fallback.call(|| async { Err::<String, _>(503) }).await;
+    /// assert_eq!(answer.unwrap(), "status 503");
+    /// # }
+    /// ```
+    pub fn from_fn(f: F) -> Self {
+        Self::with_action(FromFn(f))
+    }
+}
+
+impl<F> Fallback<FromAsync<F>> {
+    /// Falls back to the result of the future `f(error)`, which may itself fail.
+    ///
+    /// ```
+    /// use failguard::Error;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let fallback = failguard::Fallback::from_async(|_e: Error<&str>| async {
+    ///     // e.g. read a cached copy
+    ///     Ok::<_, Error<&str>>("from cache")
+    /// });
+    /// let answer = fallback.call(|| async { Err::<&str, _>("origin down") }).await;
+    /// assert_eq!(answer.unwrap(), "from cache");
+    /// # }
+    /// ```
+    pub fn from_async(f: F) -> Self {
+        Self::with_action(FromAsync(f))
+    }
+}
+
+#[cfg(feature = "tower")]
+impl<S> Fallback<FromService<S>> {
+    /// (tower) Falls back to calling `service` with a clone of the request.
+    ///
+    /// The request type must be `Clone`: it is cloned before the primary call, so the fallback
+    /// service can be called with it. The fallback service must have the same response and error
+    /// types as the primary.
+    ///
+    /// ```
+    /// use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
+    /// use failguard::{Error, Fallback};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Error<&'static str>> {
+    /// let replica = service_fn(|q: u32| async move { Ok::<_, Error<&str>>(q + 1000) });
+    /// let mut svc = ServiceBuilder::new()
+    ///     .layer(Fallback::service(replica).layer())
+    ///     .service_fn(|_q: u32| async { Err::<u32, _>(Error::Inner("primary down")) });
+    /// assert_eq!(svc.ready().await?.call(7).await?, 1007);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn service(service: S) -> Self {
+        Self::with_action(FromService(service))
+    }
+}
+
+impl<A, W> Fallback<A, W> {
+    /// Falls back only for errors for which `predicate` returns `true`; the others pass through.
+    ///
+    /// # Default
+    ///
+    /// Every error falls back ([`AnyError`]).
+    ///
+    /// ```
+    /// use failguard::{Error, Fallback};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let fallback = Fallback::value(0).when(|e: &Error<&str>| *e.inner().unwrap_or(&"") != "bad input");
+    /// assert!(fallback.call(|| async { Err::<i32, _>("bad input") }).await.is_err());
+    /// assert_eq!(fallback.call(|| async { Err::<i32, _>("down") }).await.unwrap(), 0);
+    /// # }
+    /// ```
+    pub fn when<P>(self, predicate: P) -> Fallback<A, P> {
+        Fallback {
+            action: self.action,
+            when: predicate,
+            name: self.name,
+        }
+    }
+
+    /// Names the fallback for events.
+    ///
+    /// # Default
+    ///
+    /// `"fallback"`.
+    ///
+    /// ```
+    /// let fallback = failguard::Fallback::value(0).name("price");
+    /// assert_eq!(fallback.policy_name(), "price");
+    /// ```
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The fallback's name.
+    ///
+    /// ```
+    /// assert_eq!(failguard::Fallback::value(0).policy_name(), "fallback");
+    /// ```
+    pub fn policy_name(&self) -> &Name {
+        &self.name
+    }
+
+    /// Calls `f`; if its future fails with an error the predicate picks, answers with the
+    /// fallback instead.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let fallback = failguard::Fallback::value("default");
+    /// assert_eq!(fallback.call(|| async { Ok::<_, ()>("real") }).await.unwrap(), "real");
+    /// # }
+    /// ```
+    pub fn call<'a, F, Fut, T, E>(
+        &'a self,
+        f: F,
+    ) -> FallbackFuture<Lifted<Fut>, &'a Self, <&'a Self as Handler<T, crate::Error<E>>>::Future>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        &'a Self: Handler<T, crate::Error<E>>,
+    {
+        FallbackFuture::new(Lifted::new(f()), self)
+    }
+
+    /// This fallback as a tower layer; every clone of the layer and its services shares one copy
+    /// of the fallback.
+    ///
+    /// ```
+    /// let layer = failguard::Fallback::value(0).layer();
+    /// # let _ = layer;
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn layer(&self) -> FallbackLayer<A, W>
+    where
+        A: Clone,
+        W: Clone,
+    {
+        FallbackLayer::new(Arc::new(self.clone()))
+    }
+}
+
+impl<A: Clone, W: Clone> crate::Policy for Fallback<A, W> {
+    #[cfg(feature = "tower")]
+    type Layer = FallbackLayer<A, W>;
+
+    #[cfg(feature = "tower")]
+    fn layer(&self) -> Self::Layer {
+        Fallback::layer(self)
+    }
+}
+
+/// Fall back to a clone of a value; made by [`Fallback::value`].
+#[derive(Debug, Clone)]
+pub struct Value<T>(T);
+
+/// Fall back to a closure of the error; made by [`Fallback::from_fn`].
+#[derive(Debug, Clone)]
+pub struct FromFn<F>(F);
+
+/// Fall back to an async closure of the error; made by [`Fallback::from_async`].
+#[derive(Debug, Clone)]
+pub struct FromAsync<F>(F);
+
+/// (tower) Fall back to another service; made by [`Fallback::service`].
+#[derive(Debug, Clone)]
+pub struct FromService<S>(pub(crate) S);
+
+/// What a fallback does with an error: implemented by [`Value`], [`FromFn`] and [`FromAsync`].
+pub trait Action<T, E> {
+    /// The fallback in flight.
+    type Future: Future<Output = Result<T, E>>;
+
+    /// Starts the fallback for `error`.
+    fn run(&self, error: E) -> Self::Future;
+}
+
+impl<T: Clone, E> Action<T, E> for Value<T> {
+    type Future = Ready<Result<T, E>>;
+
+    fn run(&self, _error: E) -> Self::Future {
+        ready(Ok(self.0.clone()))
+    }
+}
+
+impl<T, E, F> Action<T, E> for FromFn<F>
+where
+    F: Fn(E) -> T,
+{
+    type Future = Ready<Result<T, E>>;
+
+    fn run(&self, error: E) -> Self::Future {
+        ready(Ok((self.0)(error)))
+    }
+}
+
+impl<T, E, F, Fut> Action<T, E> for FromAsync<F>
+where
+    F: Fn(E) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    type Future = Fut;
+
+    fn run(&self, error: E) -> Self::Future {
+        (self.0)(error)
+    }
+}
+
+/// Which errors fall back: implemented by [`AnyError`] and by every `Fn(&E) -> bool`.
+pub trait When<E> {
+    /// Whether `error` falls back.
+    fn test(&self, error: &E) -> bool;
+}
+
+/// Every error falls back; the default predicate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnyError;
+
+impl<E> When<E> for AnyError {
+    fn test(&self, _error: &E) -> bool {
+        true
+    }
+}
+
+impl<E, F> When<E> for F
+where
+    F: Fn(&E) -> bool,
+{
+    fn test(&self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// A fallback ready to be used by one call: decides whether an error falls back and starts the
+/// fallback. Implemented for references to and `Arc`s of a [`Fallback`], and (tower) for
+/// [`ServiceHandler`]; you do not implement it.
+pub trait Handler<T, E> {
+    /// The fallback in flight.
+    type Future: Future<Output = Result<T, E>>;
+
+    /// Whether `error` falls back.
+    fn applies(&self, error: &E) -> bool;
+
+    /// The fallback's name, for events.
+    fn name(&self) -> &Name;
+
+    /// Starts the fallback for `error`.
+    fn handle(self, error: E) -> Self::Future;
+}
+
+impl<T, E, A, W> Handler<T, E> for &Fallback<A, W>
+where
+    A: Action<T, E>,
+    W: When<E>,
+{
+    type Future = A::Future;
+
+    fn applies(&self, error: &E) -> bool {
+        self.when.test(error)
+    }
+
+    fn name(&self) -> &Name {
+        &self.name
+    }
+
+    fn handle(self, error: E) -> Self::Future {
+        self.action.run(error)
+    }
+}
+
+impl<T, E, A, W> Handler<T, E> for Arc<Fallback<A, W>>
+where
+    A: Action<T, E>,
+    W: When<E>,
+{
+    type Future = A::Future;
+
+    fn applies(&self, error: &E) -> bool {
+        self.when.test(error)
+    }
+
+    fn name(&self) -> &Name {
+        &self.name
+    }
+
+    fn handle(self, error: E) -> Self::Future {
+        self.action.run(error)
+    }
+}
+
+/// An operation with a fallback around it; made by applying a [`Fallback`].
+#[derive(Debug, Clone)]
+pub struct WithFallback<'a, Op, A, W> {
+    op: Op,
+    fallback: &'a Fallback<A, W>,
+}
+
+impl<'a, Op, A, W> Apply<Op> for &'a Fallback<A, W>
+where
+    Op: Operation,
+    A: Action<Op::Ok, Op::Error>,
+    W: When<Op::Error>,
+{
+    type Output = WithFallback<'a, Op, A, W>;
+
+    fn apply(self, op: Op) -> Self::Output {
+        WithFallback { op, fallback: self }
+    }
+}
+
+impl<'a, Op, A, W> Operation for WithFallback<'a, Op, A, W>
+where
+    Op: Operation,
+    A: Action<Op::Ok, Op::Error>,
+    W: When<Op::Error>,
+{
+    type Ok = Op::Ok;
+    type Error = Op::Error;
+    type Future = FallbackFuture<Op::Future, &'a Fallback<A, W>, A::Future>;
+
+    fn call_once(self) -> Self::Future {
+        FallbackFuture::new(self.op.call_once(), self.fallback)
+    }
+}
+
+impl<Op, A, W> OperationMut for WithFallback<'_, Op, A, W>
+where
+    Op: OperationMut,
+    A: Action<Op::Ok, Op::Error>,
+    W: When<Op::Error>,
+{
+    fn call_mut(&mut self) -> Self::Future {
+        FallbackFuture::new(self.op.call_mut(), self.fallback)
+    }
+}

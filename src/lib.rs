@@ -1,0 +1,138 @@
+//! # failguard
+//!
+//! Composable resilience policies for async Rust: keep a service standing when the things it
+//! calls fail. Each policy is one core with two front doors: a futures combinator
+//! (`policy.call(|| async { .. }).await`) and a tower [`Layer`](tower_layer::Layer). Both build
+//! the same named future, so they behave the same, allocate nothing on the happy path, and are
+//! `Send` whenever your operation is.
+//!
+//! | policy | what it does | error when it rejects |
+//! |---|---|---|
+//! | [`Timeout`] | abandons a call that takes too long | [`Error::Timeout`] |
+//! | [`Fallback`] | answers with a value, a closure or another service when a call fails | — |
+//!
+//! # Quick start
+//!
+//! ```
+//! use std::time::Duration;
+//! use failguard::{Error, Fallback, Policy, Timeout};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), failguard::ConfigError> {
+//! // One policy, as a combinator.
+//! let timeout = Timeout::new(Duration::from_millis(300))?;
+//! let body = timeout.call(|| async { Ok::<_, std::io::Error>("hello") }).await;
+//! assert_eq!(body.unwrap(), "hello");
+//!
+//! // A stack, outermost first: fall back to a default when the call is slow or fails.
+//! let policy = Fallback::value("default").wrap(timeout);
+//! let slow = policy
+//!     .call(|| async {
+//!         tokio::time::sleep(Duration::from_secs(2)).await;
+//!         Ok::<_, std::io::Error>("late")
+//!     })
+//!     .await;
+//! assert_eq!(slow.unwrap(), "default");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The same stack as one tower layer. The innermost service's error is lifted once with
+//! `map_err(Error::Inner)`; every failguard layer above keeps that one flat error type:
+//!
+//! ```
+//! # use std::time::Duration;
+//! use failguard::{Error, Fallback, Policy, Timeout};
+//! use tower::{Service, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let policy = Fallback::value("default").wrap(Timeout::new(Duration::from_millis(300))?);
+//! let mut svc = ServiceBuilder::new()
+//!     .layer(policy.layer())
+//!     .map_err(Error::Inner)
+//!     .service_fn(|_: ()| async {
+//!         tokio::time::sleep(Duration::from_secs(2)).await;
+//!         Ok::<_, std::io::Error>("late")
+//!     });
+//! assert_eq!(svc.ready().await?.call(()).await?, "default");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Errors
+//!
+//! Every call ends in [`Error<E>`]: [`Error::Inner`] holds your operation's error unchanged, every
+//! other variant is a rejection by a policy ([`Error::Timeout`], ...), carrying what you need to
+//! react. Stacks never nest errors. Tower layers keep the service's error type, which must
+//! implement [`PolicyError`]: [`Error<E>`] (typed) or [`BoxError`] (boxed, downcast to the
+//! rejection types in [`error`]). Bad configuration is a [`ConfigError`] from `build()`, never a
+//! panic.
+//!
+//! # Composition order
+//!
+//! [`Policy::wrap`] puts one policy around another; chains read outermost first. The recommended
+//! order, and why:
+//!
+//! 1. **fallback**: outermost, so it also answers for every rejection below it;
+//! 2. **bulkhead / queue**: limit concurrency before spending anything else on a call;
+//! 3. **overall timeout**: bounds the whole operation, retries and their waits included;
+//! 4. **retry** (with a budget): re-runs everything below it;
+//! 5. **circuit breaker**: sees every attempt, so each failed attempt counts;
+//! 6. **per-attempt timeout**: a hung attempt is a failure the breaker sees and the retry retries;
+//! 7. the call.
+//!
+//! # Outcomes
+//!
+//! Policies that learn from calls judge each one a success, a failure or ignored; see
+//! [`Outcome`] and [`Classify`]. A dropped (cancelled) call is always ignored.
+//!
+//! # Observability
+//!
+//! With the `tracing` feature, failguard emits events under the target `failguard`. Names and
+//! fields are stable; nothing is emitted per successful call.
+//!
+//! | event | level | fields |
+//! |---|---|---|
+//! | `timeout.elapsed` | WARN | `policy = "timeout"`, `name`, `after_ms` |
+//! | `fallback.applied` | INFO | `policy = "fallback"`, `name`, `rejection` (the rejecting policy, if any) |
+//!
+//! # Feature flags
+//!
+//! | Name | Description | Default? |
+//! |---|---|---|
+//! | `tower` | tower `Layer`/`Service` adapters for every policy | yes |
+//! | `tracing` | `tracing` events under the `failguard` target | yes |
+//!
+//! tokio (its `time` feature) is always required: every policy reads time through
+//! `tokio::time`, so `#[tokio::test(start_paused = true)]` drives every policy exactly.
+//!
+//! # Minimum supported Rust version
+//!
+//! Rust 1.85.
+
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+pub mod error;
+mod events;
+mod ext;
+pub mod fallback;
+mod name;
+mod outcome;
+pub mod policy;
+pub mod timeout;
+
+pub use error::{BoxError, ConfigError, Error, PolicyError, Rejection};
+pub use ext::FutureExt;
+pub use fallback::Fallback;
+pub use name::Name;
+pub use outcome::{Classify, ErrorIsFailure, Outcome};
+pub use policy::{Operation, OperationMut, Policy, Wrap};
+pub use timeout::Timeout;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,99 @@
+use std::task::{Context, Poll};
+
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{Timeout, TimeoutFuture};
+use crate::PolicyError;
+
+/// A [`Timeout`] as a tower [`Layer`].
+///
+/// The wrapped service keeps its error type, which must implement [`PolicyError`] so the layer
+/// can report [`Elapsed`](crate::error::Elapsed) through it: lift the innermost service's error
+/// with `.map_err(failguard::Error::Inner)` for a typed `failguard::Error<E>`, or use tower's
+/// `BoxError`. Cloning the layer clones a duration and a name; there is no shared state.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let timeout = failguard::Timeout::new(Duration::from_millis(100))?;
+/// let mut svc = ServiceBuilder::new()
+///     .layer(timeout.layer())
+///     .map_err(failguard::Error::Inner)
+///     .service_fn(|_: ()| async {
+///         tokio::time::sleep(Duration::from_secs(1)).await;
+///         Ok::<_, std::io::Error>("late")
+///     });
+/// let err = svc.ready().await?.call(()).await.unwrap_err();
+/// assert!(matches!(err, failguard::Error::Timeout(_)));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TimeoutLayer {
+    timeout: Timeout,
+}
+
+impl TimeoutLayer {
+    /// The layer of `timeout`; the same as [`Timeout::layer`].
+    pub fn new(timeout: Timeout) -> Self {
+        Self { timeout }
+    }
+}
+
+impl<S> Layer<S> for TimeoutLayer {
+    type Service = TimeoutService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TimeoutService {
+            inner,
+            timeout: self.timeout.clone(),
+        }
+    }
+}
+
+/// A tower [`Service`] with a [`Timeout`] around each call; made by [`TimeoutLayer`].
+///
+/// `poll_ready` is the inner service's, unbounded by the timeout, as in tower's `Timeout`.
+#[derive(Debug, Clone)]
+pub struct TimeoutService<S> {
+    inner: S,
+    timeout: Timeout,
+}
+
+impl<S> TimeoutService<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, Req> Service<Req> for TimeoutService<S>
+where
+    S: Service<Req>,
+    S::Error: PolicyError,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = TimeoutFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, req: Req) -> Self::Future {
+        self.timeout.wrap_future(self.inner.call(req))
+    }
+}

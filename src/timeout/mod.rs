@@ -1,0 +1,320 @@
+//! Timeout: abandon a call that takes too long.
+//!
+//! [`Timeout`] drops the operation's future when its duration elapses and returns
+//! [`Error::Timeout`](crate::Error::Timeout), which says after how long.
+//!
+//! # Semantics
+//!
+//! | situation | result |
+//! |---|---|
+//! | the call finishes before the duration elapses | its own result |
+//! | the call finishes at exactly the deadline | its own result (the call is polled before the timer) |
+//! | the duration elapses first | `Error::Timeout`, the call's future dropped |
+//! | the caller drops the future | cancellation, not a timeout: nothing is reported |
+//!
+//! The clock starts when the call is first polled. A call that finishes on its first poll costs
+//! no clock read and no timer: the deadline is taken and the timer armed only if the call is
+//! still pending after that poll.
+//!
+//! Inside a retry a timeout bounds each attempt; outside it bounds the whole operation, retries
+//! and their waits included. See the crate docs for the recommended order.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use failguard::{Error, Timeout};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), failguard::ConfigError> {
+//! let timeout = Timeout::new(Duration::from_millis(200))?;
+//!
+//! let result = timeout
+//!     .call(|| async {
+//!         tokio::time::sleep(Duration::from_secs(5)).await;
+//!         Ok::<_, std::io::Error>(())
+//!     })
+//!     .await;
+//! assert!(matches!(result, Err(Error::Timeout(e)) if e.after() == Duration::from_millis(200)));
+//! # Ok(())
+//! # }
+//! ```
+
+mod future;
+#[cfg(feature = "tower")]
+mod layer;
+
+use std::{future::Future, time::Duration};
+
+pub use future::TimeoutFuture;
+#[cfg(feature = "tower")]
+pub use layer::{TimeoutLayer, TimeoutService};
+
+use crate::{
+    ConfigError, Name, Operation, OperationMut,
+    error::Elapsed,
+    policy::{Apply, Lifted},
+};
+
+/// The longest duration a timeout accepts. Anything longer is almost certainly a unit mistake
+/// (milliseconds passed as seconds) and would never fire in practice.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+const DEFAULT_NAME: Name = Name::from_static("timeout");
+
+/// Abandons a call that takes longer than a fixed duration.
+///
+/// A `Timeout` is a small value (a duration and a name); cloning it is cheap and clones share
+/// nothing because there is nothing to share.
+///
+/// # Cancel safety
+///
+/// The call's future is dropped when the timeout elapses, so the operation must itself be safe to
+/// drop at any await point. Dropping the [`TimeoutFuture`] drops the operation and reports nothing.
+///
+/// # Examples
+///
+/// As a combinator and as a tower layer:
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::Timeout;
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let timeout = Timeout::builder()
+///     .duration(Duration::from_secs(1))
+///     .name("inventory")
+///     .build()?;
+///
+/// let n = timeout.call(|| async { Ok::<_, std::io::Error>(3) }).await?;
+/// assert_eq!(n, 3);
+///
+/// let mut svc = ServiceBuilder::new()
+///     .layer(timeout.layer())
+///     .map_err(failguard::Error::Inner)
+///     .service_fn(|x: u32| async move { Ok::<_, std::io::Error>(x * 2) });
+/// assert_eq!(svc.ready().await?.call(21).await?, 42);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Timeout {
+    duration: Duration,
+    name: Name,
+}
+
+impl Timeout {
+    /// A timeout of `duration`, named `"timeout"`.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] if `duration` is zero or longer than [`MAX_DURATION`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// assert!(failguard::Timeout::new(Duration::from_secs(3)).is_ok());
+    /// assert!(failguard::Timeout::new(Duration::ZERO).is_err());
+    /// ```
+    pub fn new(duration: Duration) -> Result<Self, ConfigError> {
+        Self::builder().duration(duration).build()
+    }
+
+    /// A builder, to set a name as well.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let t = failguard::Timeout::builder().duration(Duration::from_secs(1)).name("db").build()?;
+    /// assert_eq!(t.name(), "db");
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn builder() -> TimeoutBuilder {
+        TimeoutBuilder::default()
+    }
+
+    /// The configured duration.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let t = failguard::Timeout::new(Duration::from_secs(2))?;
+    /// assert_eq!(t.duration(), Duration::from_secs(2));
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    /// The policy's name.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// assert_eq!(failguard::Timeout::new(Duration::from_secs(2))?.name(), "timeout");
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+
+    /// The error this timeout reports when it elapses; handy for tests and mocks.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let t = failguard::Timeout::new(Duration::from_secs(2))?;
+    /// assert_eq!(t.elapsed().after(), Duration::from_secs(2));
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn elapsed(&self) -> Elapsed {
+        Elapsed::new(self.duration, self.name.clone())
+    }
+
+    /// Calls `f` and waits for its future at most the configured duration.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let timeout = failguard::Timeout::new(Duration::from_secs(1))?;
+    /// assert_eq!(timeout.call(|| async { Ok::<_, std::io::Error>(1) }).await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn call<F, Fut, T, E>(&self, f: F) -> TimeoutFuture<Lifted<Fut>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.wrap_future(Lifted::new(f()))
+    }
+
+    /// This timeout as a tower layer.
+    ///
+    /// The service's error type must implement [`PolicyError`](crate::PolicyError); see the
+    /// [`TimeoutLayer`] docs.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let layer = failguard::Timeout::new(Duration::from_secs(1))?.layer();
+    /// # let _ = layer;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn layer(&self) -> TimeoutLayer {
+        TimeoutLayer::new(self.clone())
+    }
+
+    pub(crate) fn wrap_future<F>(&self, future: F) -> TimeoutFuture<F> {
+        TimeoutFuture::new(future, self.duration, self.name.clone())
+    }
+}
+
+impl crate::Policy for Timeout {
+    #[cfg(feature = "tower")]
+    type Layer = TimeoutLayer;
+
+    #[cfg(feature = "tower")]
+    fn layer(&self) -> TimeoutLayer {
+        Timeout::layer(self)
+    }
+}
+
+/// An operation with a timeout around it; made by applying a [`Timeout`].
+#[derive(Debug, Clone)]
+pub struct Timed<'a, Op> {
+    op: Op,
+    timeout: &'a Timeout,
+}
+
+impl<'a, Op: Operation> Apply<Op> for &'a Timeout {
+    type Output = Timed<'a, Op>;
+
+    fn apply(self, op: Op) -> Self::Output {
+        Timed { op, timeout: self }
+    }
+}
+
+impl<Op: Operation> Operation for Timed<'_, Op> {
+    type Ok = Op::Ok;
+    type Error = Op::Error;
+    type Future = TimeoutFuture<Op::Future>;
+
+    fn call_once(self) -> Self::Future {
+        self.timeout.wrap_future(self.op.call_once())
+    }
+}
+
+impl<Op: OperationMut> OperationMut for Timed<'_, Op> {
+    fn call_mut(&mut self) -> Self::Future {
+        self.timeout.wrap_future(self.op.call_mut())
+    }
+}
+
+/// Builds a [`Timeout`].
+///
+/// # Examples
+///
+/// ```
+/// # use std::time::Duration;
+/// let timeout = failguard::Timeout::builder()
+///     .duration(Duration::from_millis(750))
+///     .name("search")
+///     .build()?;
+/// assert_eq!(timeout.duration(), Duration::from_millis(750));
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until `build()` is called"]
+pub struct TimeoutBuilder {
+    duration: Option<Duration>,
+    name: Option<Name>,
+}
+
+impl TimeoutBuilder {
+    /// How long a call may take.
+    ///
+    /// # Default
+    ///
+    /// None: it must be set. It must be greater than zero and at most [`MAX_DURATION`].
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.duration = Some(duration);
+        self
+    }
+
+    /// The name shown in events and errors.
+    ///
+    /// # Default
+    ///
+    /// `"timeout"`.
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Checks the configuration and builds the timeout.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming `timeout.duration` if it is unset, zero, or longer than
+    /// [`MAX_DURATION`].
+    pub fn build(self) -> Result<Timeout, ConfigError> {
+        let duration = self
+            .duration
+            .ok_or_else(|| ConfigError::new("timeout.duration", "must be set"))?;
+        if duration.is_zero() {
+            return Err(ConfigError::new(
+                "timeout.duration",
+                "must be greater than zero (got 0ns)",
+            ));
+        }
+        if duration > MAX_DURATION {
+            return Err(ConfigError::new(
+                "timeout.duration",
+                format!("must be at most 365 days (got {duration:?})"),
+            ));
+        }
+        Ok(Timeout {
+            duration,
+            name: self.name.unwrap_or(DEFAULT_NAME),
+        })
+    }
+}

@@ -123,6 +123,8 @@ pub mod fallback;
 mod name;
 mod outcome;
 pub mod policy;
+#[allow(dead_code)]
+mod sync;
 pub mod timeout;
 
 pub use error::{BoxError, ConfigError, Error, PolicyError, Rejection};

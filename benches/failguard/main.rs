@@ -1,1 +1,13 @@
-fn main() {}
+//! failguard's benchmarks: one criterion group per policy, each with the bare call and the
+//! peers in the same group, so every figure reads as a ratio against a baseline measured in the
+//! same run on the same (shared, noisy) machine.
+//!
+//! Run: `cargo bench --bench failguard` (one group: `cargo bench --bench failguard -- timeout`).
+
+use criterion::{criterion_group, criterion_main};
+
+mod support;
+mod timeout;
+
+criterion_group!(benches, timeout::bench);
+criterion_main!(benches);

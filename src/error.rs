@@ -285,6 +285,20 @@ impl Elapsed {
 /// assert!(boxed.rejection().is_some());
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
+///
+/// Forgetting to lift the leaf's error does not compile, and the compiler says what to write
+/// ("`std::io::Error` cannot carry failguard's rejections ... lift the innermost service's error
+/// once, e.g. `.map_err(failguard::Error::Inner)`"):
+///
+/// ```compile_fail
+/// # use std::time::Duration;
+/// fn serve<S: tower::Service<u32>>(_: S) {}
+/// let timeout = failguard::Timeout::new(Duration::from_secs(1)).unwrap();
+/// let svc = tower::ServiceBuilder::new()
+///     .layer(timeout.layer())
+///     .service_fn(|x: u32| async move { Ok::<_, std::io::Error>(x) });
+/// serve(svc);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot carry failguard's rejections",
     label = "a failguard layer needs an error type that can also report a timeout, an open circuit or a full bulkhead",

@@ -4,7 +4,7 @@
 //! of the public contract and listed in the crate docs. Nothing is emitted per successful call.
 //! Without the `tracing` feature these functions compile to nothing.
 
-#![cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+#![cfg_attr(not(feature = "tracing"), allow(unused_variables, unused_imports))]
 
 use std::time::Duration;
 

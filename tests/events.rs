@@ -1,0 +1,110 @@
+//! `tracing` events: stable names and fields, nothing per successful call.
+
+use std::{
+    io,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use failguard::{Error, Fallback, Policy, Timeout};
+use tracing::{
+    Event, Subscriber,
+    field::{Field, Visit},
+};
+use tracing_subscriber::{Layer, layer::Context, prelude::*};
+
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<String>>>);
+
+struct Fields(Vec<String>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.push(format!("{}={:?}", field.name(), value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.push(format!("{}={}", field.name(), value));
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Recorder {
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        let meta = event.metadata();
+        let mut fields = Fields(Vec::new());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(format!(
+            "{} {} {} {}",
+            meta.target(),
+            meta.name(),
+            meta.level(),
+            fields.0.join(" ")
+        ));
+    }
+}
+
+fn record<F: std::future::Future>(fut: F) -> (F::Output, Vec<String>) {
+    let recorder = Recorder::default();
+    let subscriber = tracing_subscriber::registry().with(recorder.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let out = tracing::subscriber::with_default(subscriber, || rt.block_on(fut));
+    let events = recorder.0.lock().unwrap().clone();
+    (out, events)
+}
+
+#[test]
+fn a_timeout_emits_one_event_with_stable_fields() {
+    let timeout = Timeout::builder()
+        .duration(Duration::from_millis(20))
+        .name("db")
+        .build()
+        .unwrap();
+    let (out, events) = record(timeout.call(|| async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok::<_, io::Error>(())
+    }));
+    assert!(out.is_err());
+    assert_eq!(
+        events,
+        [
+            "failguard timeout.elapsed WARN message=call timed out policy=timeout name=db after_ms=20"
+        ]
+    );
+}
+
+#[test]
+fn a_fallback_emits_one_event_naming_the_rejection() {
+    let policy = Fallback::value(0)
+        .name("price")
+        .wrap(Timeout::new(Duration::from_millis(5)).unwrap());
+    let (out, events) = record(policy.call(|| async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok::<_, io::Error>(1)
+    }));
+    assert_eq!(out.unwrap(), 0);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        events[1],
+        "failguard fallback.applied INFO message=fallback replaced a failed call policy=fallback name=price rejection=timeout"
+    );
+}
+
+#[test]
+fn successful_calls_emit_nothing() {
+    let policy = Fallback::value(0).wrap(Timeout::new(Duration::from_millis(5)).unwrap());
+    let (out, events) = record(async {
+        let mut sum = 0;
+        for i in 0..100 {
+            sum += policy
+                .call(|| async move { Ok::<_, Error<io::Error>>(i) })
+                .await
+                .unwrap();
+        }
+        sum
+    });
+    assert_eq!(out, 4950);
+    assert!(events.is_empty(), "{events:?}");
+}

@@ -377,45 +377,32 @@ pub trait Handler<T, E> {
     fn handle(self, error: E) -> Self::Future;
 }
 
-impl<T, E, A, W> Handler<T, E> for &Fallback<A, W>
-where
-    A: Action<T, E>,
-    W: When<E>,
-{
-    type Future = A::Future;
+// The same handler for both ways a call holds the fallback: `&Fallback` (the combinator borrows
+// it) and `Arc<Fallback>` (a tower service shares it).
+macro_rules! fallback_handler {
+    ($($holder:ty),*) => {$(
+        impl<T, E, A, W> Handler<T, E> for $holder
+        where
+            A: Action<T, E>,
+            W: When<E>,
+        {
+            type Future = A::Future;
 
-    fn applies(&self, error: &E) -> bool {
-        self.when.test(error)
-    }
+            fn applies(&self, error: &E) -> bool {
+                self.when.test(error)
+            }
 
-    fn name(&self) -> &Name {
-        &self.name
-    }
+            fn name(&self) -> &Name {
+                &self.name
+            }
 
-    fn handle(self, error: E) -> Self::Future {
-        self.action.run(error)
-    }
+            fn handle(self, error: E) -> Self::Future {
+                self.action.run(error)
+            }
+        }
+    )*};
 }
-
-impl<T, E, A, W> Handler<T, E> for Arc<Fallback<A, W>>
-where
-    A: Action<T, E>,
-    W: When<E>,
-{
-    type Future = A::Future;
-
-    fn applies(&self, error: &E) -> bool {
-        self.when.test(error)
-    }
-
-    fn name(&self) -> &Name {
-        &self.name
-    }
-
-    fn handle(self, error: E) -> Self::Future {
-        self.action.run(error)
-    }
-}
+fallback_handler!(&Fallback<A, W>, Arc<Fallback<A, W>>);
 
 /// An operation with a fallback around it; made by applying a [`Fallback`].
 #[derive(Debug, Clone)]

@@ -62,6 +62,17 @@ pub fn poll_once<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Runs `f` inside a current-thread runtime with the timer enabled (policies that may arm a timer
+/// need one), without a task: the futures are polled by hand.
+pub fn in_runtime<R>(f: impl FnOnce() -> R) -> R {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    f()
+}
+
 /// Asserts that building and polling the future made by `make` allocates nothing, after one
 /// warm-up call (first use of a thread-local or a lazily initialised global may allocate once).
 pub fn assert_no_alloc<F: Future>(mut make: impl FnMut() -> F) -> F::Output {

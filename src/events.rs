@@ -4,7 +4,7 @@
 //! of the public contract and listed in the crate docs. Nothing is emitted per successful call.
 //! Without the `tracing` feature these functions compile to nothing.
 
-#![cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+#![cfg_attr(not(feature = "tracing"), allow(unused_variables, unused_imports))]
 
 use std::time::Duration;
 
@@ -37,5 +37,38 @@ pub(crate) fn fallback_applied<E: PolicyError>(name: &Name, error: &E) {
         name = name.as_str(),
         rejection = error.rejection().as_ref().map(Rejection::policy),
         "fallback replaced a failed call"
+    );
+}
+
+/// `queue.shed` (WARN): a queue failed an item instead of running it. `reason` is one of
+/// `"rejected_newest"`, `"dropped_oldest"`, `"timed_out"`, `"closed"`; `queued` is the number of
+/// items waiting after the decision.
+#[inline]
+pub(crate) fn queue_shed(name: &Name, reason: &'static str, queued: usize) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        name: "queue.shed",
+        target: "failguard",
+        tracing::Level::WARN,
+        policy = "queue",
+        name = name.as_str(),
+        reason,
+        queued = queued as u64,
+        "queue shed an item"
+    );
+}
+
+/// `queue.panicked` (ERROR): an item's work panicked on a queue worker; its caller gets
+/// `QueueClosed` and the worker keeps serving.
+#[inline]
+pub(crate) fn queue_panicked(name: &Name) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        name: "queue.panicked",
+        target: "failguard",
+        tracing::Level::ERROR,
+        policy = "queue",
+        name = name.as_str(),
+        "queued work panicked"
     );
 }

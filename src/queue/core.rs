@@ -1,0 +1,350 @@
+//! The bounded buffer and its shedding decisions: admission (capacity, overflow policy), the
+//! maximum queueing time, skipping items whose caller went away, and closing.
+//!
+//! One short lock guards the buffer (a `VecDeque` ordered by ticket id, so a caller can remove
+//! its own item in O(log n) lookup when it gives up). It is never held across an await, and no
+//! user code (a future's `Drop`, a send) ever runs under it: entries leave the lock first.
+//!
+//! std's lock and atomics are used directly, not the loom shim: the workers wait on tokio's
+//! `Notify`, which loom cannot model, so the queue is checked by the stress test in
+//! `tests/queue.rs` instead of a loom model.
+
+use std::{
+    collections::VecDeque,
+    pin::Pin,
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use tokio::{sync::Notify, time::Instant};
+
+use super::Overflow;
+use crate::{
+    Name, Rejection,
+    error::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout},
+    events,
+};
+
+/// How a task's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunEnd {
+    /// The work finished and its result was sent to the caller.
+    Completed,
+    /// The caller went away while the work ran: the work was abandoned at an await point.
+    Cancelled,
+}
+
+/// One submitted item, type-erased: the caller's work plus the channel back to the caller.
+pub(crate) trait Task: Send {
+    /// Whether the caller went away (its future was dropped).
+    fn is_abandoned(&self) -> bool;
+    /// Fails the item without running (more of) it: the caller receives `rejection`.
+    fn reject(self: Pin<&mut Self>, rejection: Rejection);
+    /// Runs the work; ready when it is done or when the caller went away.
+    fn poll_run(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RunEnd>;
+}
+
+pub(crate) type BoxTask = Pin<Box<dyn Task>>;
+
+/// The queue's configuration, fixed at `build()`.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) name: Name,
+    pub(crate) capacity: usize,
+    pub(crate) workers: usize,
+    pub(crate) overflow: Overflow,
+    pub(crate) max_wait: Option<Duration>,
+}
+
+struct Entry {
+    id: u64,
+    enqueued_at: Option<Instant>,
+    task: BoxTask,
+}
+
+struct State {
+    items: VecDeque<Entry>,
+    next_id: u64,
+    closed: Option<QueueClosedReason>,
+}
+
+/// Monotonic counters for `snapshot()`.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) completed: AtomicU64,
+    pub(crate) rejected_newest: AtomicU64,
+    pub(crate) dropped_oldest: AtomicU64,
+    pub(crate) timed_out: AtomicU64,
+    pub(crate) cancelled: AtomicU64,
+    pub(crate) closed: AtomicU64,
+    pub(crate) panicked: AtomicU64,
+}
+
+/// Everything the handles, the callers' futures and the workers share.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    state: Mutex<State>,
+    /// Workers wait here for an item or for the queue to close.
+    work: Notify,
+    /// `closed()` waits here for the last worker to exit.
+    done: Notify,
+    pub(crate) live_workers: AtomicUsize,
+    pub(crate) running: AtomicUsize,
+    pub(crate) queued: AtomicUsize,
+    /// Mirrors `State::closed.is_some()` for lock-free reads.
+    pub(crate) closed_flag: AtomicBool,
+    pub(crate) counters: Counters,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Self {
+        let reserve = config.capacity.saturating_add(config.workers).min(1024);
+        Self {
+            live_workers: AtomicUsize::new(config.workers),
+            config,
+            state: Mutex::new(State {
+                items: VecDeque::with_capacity(reserve),
+                next_id: 0,
+                closed: None,
+            }),
+            work: Notify::new(),
+            done: Notify::new(),
+            running: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
+            closed_flag: AtomicBool::new(false),
+            counters: Counters::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Nothing panics under this lock; recover anyway rather than poison every caller.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn full(&self) -> QueueFull {
+        QueueFull::new(
+            self.config.name.clone(),
+            self.config.capacity,
+            Overflow::RejectNewest,
+        )
+    }
+
+    fn closed_error(&self, reason: QueueClosedReason) -> Rejection {
+        Rejection::QueueClosed(QueueClosed::new(self.config.name.clone(), reason))
+    }
+
+    /// Admits `task` or sheds something. Returns the item's ticket id if it was queued; a shed
+    /// newcomer has already been failed (its caller reads the error from its channel).
+    ///
+    /// An item is admitted while `queued < capacity + idle workers`: items about to be taken by
+    /// an idle worker do not use a waiting slot, so `workers + capacity` items fit at once.
+    pub(crate) fn submit(&self, mut task: BoxTask, enqueued_at: Option<Instant>) -> Option<u64> {
+        let mut state = self.lock();
+        if let Some(reason) = state.closed {
+            drop(state);
+            bump(&self.counters.closed);
+            events::queue_shed(&self.config.name, "closed", self.queued.load(Ordering::Relaxed));
+            task.as_mut().reject(self.closed_error(reason));
+            return None;
+        }
+        let idle = self
+            .config
+            .workers
+            .saturating_sub(self.running.load(Ordering::Acquire));
+        let len = state.items.len();
+        let id = state.next_id;
+        if len < self.config.capacity.saturating_add(idle) {
+            state.next_id += 1;
+            state.items.push_back(Entry {
+                id,
+                enqueued_at,
+                task,
+            });
+            self.queued.store(len + 1, Ordering::Relaxed);
+            drop(state);
+            self.work.notify_one();
+            return Some(id);
+        }
+        // Full. With drop-oldest, the oldest item that is really waiting (not one an idle worker
+        // is about to take) makes room; with nothing to drop, the newcomer is rejected.
+        let victim = idle.min(len);
+        if self.config.overflow == Overflow::DropOldest && victim < len {
+            let evicted = state.items.remove(victim);
+            state.next_id += 1;
+            state.items.push_back(Entry {
+                id,
+                enqueued_at,
+                task,
+            });
+            drop(state);
+            bump(&self.counters.dropped_oldest);
+            events::queue_shed(&self.config.name, "dropped_oldest", len);
+            if let Some(mut evicted) = evicted {
+                let full = QueueFull::new(self.config.name.clone(), self.config.capacity, Overflow::DropOldest);
+                evicted.task.as_mut().reject(Rejection::QueueFull(full));
+            }
+            return Some(id);
+        }
+        drop(state);
+        bump(&self.counters.rejected_newest);
+        events::queue_shed(&self.config.name, "rejected_newest", len);
+        task.as_mut().reject(Rejection::QueueFull(self.full()));
+        None
+    }
+
+    /// Takes the item `id` out of the buffer if it is still waiting (its caller gave up on it).
+    /// The caller drops the returned task outside the lock.
+    pub(crate) fn remove(&self, id: u64) -> Option<BoxTask> {
+        let mut state = self.lock();
+        let index = state.items.binary_search_by_key(&id, |e| e.id).ok()?;
+        let entry = state.items.remove(index)?;
+        self.queued.store(state.items.len(), Ordering::Relaxed);
+        Some(entry.task)
+    }
+
+    /// The caller's future gave up on a waiting item (dropped before its result).
+    pub(crate) fn cancel(&self, id: u64) {
+        if let Some(task) = self.remove(id) {
+            bump(&self.counters.cancelled);
+            drop(task);
+        }
+    }
+
+    /// The caller's timer fired: fail the item if it is still waiting. Returns the error to
+    /// report, or `None` if a worker already took the item (the caller keeps waiting for it).
+    pub(crate) fn expire(&self, id: u64, enqueued_at: Instant) -> Option<QueueTimeout> {
+        let task = self.remove(id)?;
+        drop(task);
+        Some(self.timed_out(enqueued_at))
+    }
+
+    fn timed_out(&self, enqueued_at: Instant) -> QueueTimeout {
+        bump(&self.counters.timed_out);
+        events::queue_shed(&self.config.name, "timed_out", self.queued.load(Ordering::Relaxed));
+        let max_wait = self.config.max_wait.unwrap_or_default();
+        QueueTimeout::new(self.config.name.clone(), enqueued_at.elapsed(), max_wait)
+    }
+
+    /// The next item to run, for a worker; `None` once the queue is closed and empty. The item
+    /// counts as running from the moment it leaves the buffer. Items whose caller went away are
+    /// skipped, and items that waited their whole maximum queueing time are failed.
+    pub(crate) async fn next(&self) -> Option<BoxTask> {
+        loop {
+            let notified = self.work.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a submit or close in between is not missed.
+            notified.as_mut().enable();
+            let (entry, more) = {
+                let mut state = self.lock();
+                match state.items.pop_front() {
+                    Some(entry) => {
+                        self.running.fetch_add(1, Ordering::AcqRel);
+                        self.queued.store(state.items.len(), Ordering::Relaxed);
+                        (Some(entry), !state.items.is_empty())
+                    }
+                    None if state.closed.is_some() => return None,
+                    None => (None, false),
+                }
+            };
+            let Some(mut entry) = entry else {
+                notified.await;
+                continue;
+            };
+            if more {
+                // Another idle worker may take the next one.
+                self.work.notify_one();
+            }
+            if entry.task.is_abandoned() {
+                self.finish();
+                bump(&self.counters.cancelled);
+                continue;
+            }
+            if let (Some(at), Some(max)) = (entry.enqueued_at, self.config.max_wait) {
+                if at.elapsed() >= max {
+                    self.finish();
+                    let timeout = self.timed_out(at);
+                    entry.task.as_mut().reject(Rejection::QueueTimeout(timeout));
+                    continue;
+                }
+            }
+            return Some(entry.task);
+        }
+    }
+
+    /// A worker is done with the item it took.
+    pub(crate) fn finish(&self) {
+        self.running.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Stops accepting items. With `fail_queued`, every waiting item is failed with
+    /// `QueueClosed(ShutDown)` now; without, the workers run them first.
+    pub(crate) fn close(&self, fail_queued: bool) {
+        let drained: Vec<Entry> = {
+            let mut state = self.lock();
+            if state.closed.is_none() {
+                state.closed = Some(QueueClosedReason::ShutDown);
+                self.closed_flag.store(true, Ordering::Release);
+            }
+            if fail_queued {
+                self.queued.store(0, Ordering::Relaxed);
+                state.items.drain(..).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        self.fail_all(drained, QueueClosedReason::ShutDown);
+        self.work.notify_waiters();
+    }
+
+    fn fail_all(&self, drained: Vec<Entry>, reason: QueueClosedReason) {
+        for mut entry in drained {
+            bump(&self.counters.closed);
+            events::queue_shed(&self.config.name, "closed", 0);
+            entry.task.as_mut().reject(self.closed_error(reason));
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed_flag.load(Ordering::Acquire)
+    }
+
+    /// A worker exited (normally, or because its runtime dropped it). The last one to go fails
+    /// whatever is still waiting, so no caller waits for a worker that will never come.
+    pub(crate) fn worker_exited(&self) {
+        if self.live_workers.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let drained: Vec<Entry> = {
+            let mut state = self.lock();
+            if state.closed.is_none() {
+                state.closed = Some(QueueClosedReason::WorkerStopped);
+                self.closed_flag.store(true, Ordering::Release);
+            }
+            self.queued.store(0, Ordering::Relaxed);
+            state.items.drain(..).collect()
+        };
+        self.fail_all(drained, QueueClosedReason::WorkerStopped);
+        self.done.notify_waiters();
+    }
+
+    /// Resolves once every worker has exited.
+    pub(crate) async fn all_workers_exited(&self) {
+        loop {
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.live_workers.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}

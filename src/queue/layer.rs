@@ -1,0 +1,160 @@
+use std::{
+    fmt,
+    future::poll_fn,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{Queue, QueueFuture};
+use crate::PolicyError;
+
+/// A [`Queue`] as a tower [`Layer`]: the wrapped service moves behind the queue.
+///
+/// Like tower's `Buffer`, the resulting [`QueueService`] is `Clone` whatever the service is, and
+/// the service is driven by the queue's workers; unlike `Buffer`, a full queue sheds
+/// (`QueueFull`), a wait is bounded (`QueueTimeout`), and a dead worker fails callers
+/// (`QueueClosed`) instead of hanging them.
+///
+/// The service's error type must implement [`PolicyError`]: lift the innermost service's error
+/// with `.map_err(failguard::Error::Inner)` for a typed `failguard::Error<E>`, or use tower's
+/// `BoxError`. The service, its requests, responses, errors and response futures must be
+/// `Send + 'static`: they move to the workers.
+///
+/// Every clone of the layer, and every service it makes, shares the same queue (workers, slots
+/// and counters) with the [`Queue`] handle it came from. Layering two services with one layer
+/// puts both behind the same workers and slots.
+///
+/// # Examples
+///
+/// ```
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let queue = failguard::Queue::builder().capacity(32).workers(4).build()?;
+/// let svc = ServiceBuilder::new()
+///     .layer(queue.layer())
+///     .map_err(failguard::Error::Inner)
+///     .service_fn(|x: u32| async move { Ok::<_, std::io::Error>(x + 1) });
+/// let mut a = svc.clone();
+/// let mut b = svc;
+/// assert_eq!(a.ready().await?.call(1).await?, 2);
+/// assert_eq!(b.ready().await?.call(2).await?, 3);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct QueueLayer {
+    queue: Queue,
+}
+
+impl QueueLayer {
+    /// The layer of `queue`; the same as [`Queue::layer`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let layer = failguard::queue::QueueLayer::new(failguard::Queue::new(4)?);
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(queue: Queue) -> Self {
+        Self { queue }
+    }
+}
+
+impl<S> Layer<S> for QueueLayer {
+    type Service = QueueService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        QueueService {
+            queue: self.queue.clone(),
+            inner: Arc::new(tokio::sync::Mutex::new(inner)),
+        }
+    }
+}
+
+/// A tower [`Service`] behind a [`Queue`]; made by [`QueueLayer`].
+///
+/// `poll_ready` is always ready: admission happens in `call`, which sheds instead of making
+/// callers wait, so a clone that is merely ready holds no slot. The workers call the inner service
+/// one at a time (`poll_ready`, then `call`) and run its response futures, at most `workers` at
+/// once. Cloning shares the inner service and the queue.
+///
+/// # Cancel safety
+///
+/// Dropping the [`QueueFuture`] of a call cancels it; see there.
+pub struct QueueService<S> {
+    queue: Queue,
+    inner: Arc<tokio::sync::Mutex<S>>,
+}
+
+impl<S> Clone for QueueService<S> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<S> fmt::Debug for QueueService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueueService")
+            .field("queue", &self.queue)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> QueueService<S> {
+    /// The queue this service is behind.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let queue = failguard::Queue::new(4)?;
+    /// let svc = queue.layer().layer(tower::service_fn(|x: u8| async move {
+    ///     Ok::<_, failguard::BoxError>(x)
+    /// }));
+    /// assert_eq!(svc.queue().capacity(), 4);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+}
+
+impl<S, Req> Service<Req> for QueueService<S>
+where
+    S: Service<Req> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Response: Send + 'static,
+    S::Error: PolicyError + Send + 'static,
+    Req: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = QueueFuture<S::Response, S::Error>;
+
+    #[inline]
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Req) -> Self::Future {
+        let inner = self.inner.clone();
+        self.queue.submit_raw(async move {
+            let mut svc = inner.lock_owned().await;
+            poll_fn(|cx| svc.poll_ready(cx)).await?;
+            let response = svc.call(req);
+            drop(svc);
+            response.await
+        })
+    }
+}

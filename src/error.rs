@@ -216,7 +216,9 @@ impl Rejection {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Rejection::Timeout(_) => None,
-            Rejection::QueueFull(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => None,
+            Rejection::QueueFull(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => {
+                None
+            }
         }
     }
 
@@ -251,7 +253,9 @@ impl Rejection {
     pub fn policy(&self) -> &'static str {
         match self {
             Rejection::Timeout(_) => "timeout",
-            Rejection::QueueFull(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => "queue",
+            Rejection::QueueFull(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => {
+                "queue"
+            }
         }
     }
 }

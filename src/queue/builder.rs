@@ -148,7 +148,10 @@ impl QueueBuilder {
             ));
         }
         if self.workers == 0 {
-            return Err(ConfigError::new("queue.workers", "must be at least 1 (got 0)"));
+            return Err(ConfigError::new(
+                "queue.workers",
+                "must be at least 1 (got 0)",
+            ));
         }
         if self.workers > MAX_WORKERS {
             return Err(ConfigError::new(

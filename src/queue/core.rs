@@ -151,7 +151,11 @@ impl Shared {
         if let Some(reason) = state.closed {
             drop(state);
             bump(&self.counters.closed);
-            events::queue_shed(&self.config.name, "closed", self.queued.load(Ordering::Relaxed));
+            events::queue_shed(
+                &self.config.name,
+                "closed",
+                self.queued.load(Ordering::Relaxed),
+            );
             task.as_mut().reject(self.closed_error(reason));
             return None;
         }
@@ -188,7 +192,11 @@ impl Shared {
             bump(&self.counters.dropped_oldest);
             events::queue_shed(&self.config.name, "dropped_oldest", len);
             if let Some(mut evicted) = evicted {
-                let full = QueueFull::new(self.config.name.clone(), self.config.capacity, Overflow::DropOldest);
+                let full = QueueFull::new(
+                    self.config.name.clone(),
+                    self.config.capacity,
+                    Overflow::DropOldest,
+                );
                 evicted.task.as_mut().reject(Rejection::QueueFull(full));
             }
             return Some(id);
@@ -228,7 +236,11 @@ impl Shared {
 
     fn timed_out(&self, enqueued_at: Instant) -> QueueTimeout {
         bump(&self.counters.timed_out);
-        events::queue_shed(&self.config.name, "timed_out", self.queued.load(Ordering::Relaxed));
+        events::queue_shed(
+            &self.config.name,
+            "timed_out",
+            self.queued.load(Ordering::Relaxed),
+        );
         let max_wait = self.config.max_wait.unwrap_or_default();
         QueueTimeout::new(self.config.name.clone(), enqueued_at.elapsed(), max_wait)
     }

@@ -14,12 +14,12 @@
 //! |---|---|
 //! | a worker is idle | the item runs at once (it takes no waiting slot) |
 //! | all workers busy, fewer than `capacity` items waiting | the item waits, first in first out |
-//! | all workers busy, `capacity` items waiting, [`Overflow::RejectNewest`] | the new item fails at once with [`Error::QueueFull`](crate::Error::QueueFull) |
+//! | all workers busy, `capacity` items waiting, [`Overflow::RejectNewest`] | the new item fails at once with [`Error::QueueFull`] |
 //! | the same, [`Overflow::DropOldest`] | the oldest waiting item fails with `QueueFull`; the new item takes a slot |
-//! | an item has waited `max_wait` (exactly, or longer) | it fails with [`Error::QueueTimeout`](crate::Error::QueueTimeout) and never runs |
+//! | an item has waited `max_wait` (exactly, or longer) | it fails with [`Error::QueueTimeout`] and never runs |
 //! | the caller drops its future while the item waits | the item leaves the queue at once and never runs |
 //! | the caller drops its future while the item runs | the work is dropped at its next await point |
-//! | the work panics | the caller gets [`Error::QueueClosed`](crate::Error::QueueClosed) (`Panicked`); the worker keeps serving |
+//! | the work panics | the caller gets [`Error::QueueClosed`] (`Panicked`); the worker keeps serving |
 //! | the queue is closed | new items fail with `QueueClosed` (`ShutDown`) |
 //! | the workers' runtime shuts down | every waiting and running item fails with `QueueClosed` (`WorkerStopped`) |
 //!

@@ -111,15 +111,25 @@ async fn run(guard: WorkerGuard) {
         let end = poll_fn(|cx| poll_caught(task.as_mut(), cx)).await;
         match end {
             Ok(RunEnd::Completed) => {
-                shared.counters.completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared
+                    .counters
+                    .completed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             Ok(RunEnd::Cancelled) => {
-                shared.counters.cancelled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared
+                    .counters
+                    .cancelled
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             Err(()) => {
-                shared.counters.panicked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared
+                    .counters
+                    .panicked
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 events::queue_panicked(&shared.config.name);
-                let closed = QueueClosed::new(shared.config.name.clone(), QueueClosedReason::Panicked);
+                let closed =
+                    QueueClosed::new(shared.config.name.clone(), QueueClosedReason::Panicked);
                 task.as_mut().reject(Rejection::QueueClosed(closed));
             }
         }

@@ -5,9 +5,11 @@
 //! its own item in O(log n) lookup when it gives up). It is never held across an await, and no
 //! user code (a future's `Drop`, a send) ever runs under it: entries leave the lock first.
 //!
-//! std's lock and atomics are used directly, not the loom shim: the workers wait on tokio's
-//! `Notify`, which loom cannot model, so the queue is checked by the stress test in
-//! `tests/queue.rs` instead of a loom model.
+//! Idle workers park their wakers under the same lock, so a submit hands its item to an idle
+//! worker with one lock and one wake, and a worker that finds the buffer empty parks in the same
+//! critical section that found it empty (no lost wakeup). std's lock and atomics are used
+//! directly, not the loom shim: the queue runs on tokio tasks, so it is checked by the stress test
+//! in `tests/queue.rs` instead of a loom model.
 
 use std::{
     collections::VecDeque,
@@ -16,11 +18,9 @@ use std::{
         Mutex, PoisonError,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
     time::Duration,
 };
-
-use tokio::{sync::Notify, time::Instant};
 
 use super::Overflow;
 use crate::{
@@ -28,6 +28,7 @@ use crate::{
     error::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout},
     events,
 };
+use tokio::{sync::Notify, time::Instant};
 
 /// How a task's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,18 @@ struct State {
     items: VecDeque<Entry>,
     next_id: u64,
     closed: Option<QueueClosedReason>,
+    /// Parked workers: (worker index, waker). A worker is in it at most once (`parked`).
+    idle: Vec<(usize, Waker)>,
+    parked: Vec<bool>,
+}
+
+impl State {
+    /// Takes one parked worker's waker, to wake after the lock is released.
+    fn unpark_one(&mut self) -> Option<Waker> {
+        let (worker, waker) = self.idle.pop()?;
+        self.parked[worker] = false;
+        Some(waker)
+    }
 }
 
 /// Monotonic counters for `snapshot()`.
@@ -88,8 +101,6 @@ pub(crate) struct Counters {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     state: Mutex<State>,
-    /// Workers wait here for an item or for the queue to close.
-    work: Notify,
     /// `closed()` waits here for the last worker to exit.
     done: Notify,
     pub(crate) live_workers: AtomicUsize,
@@ -107,6 +118,7 @@ fn bump(counter: &AtomicU64) {
 impl Shared {
     pub(crate) fn new(config: Config) -> Self {
         let reserve = config.capacity.saturating_add(config.workers).min(1024);
+        let workers = config.workers;
         Self {
             live_workers: AtomicUsize::new(config.workers),
             config,
@@ -114,8 +126,9 @@ impl Shared {
                 items: VecDeque::with_capacity(reserve),
                 next_id: 0,
                 closed: None,
+                idle: Vec::with_capacity(workers),
+                parked: vec![false; workers],
             }),
-            work: Notify::new(),
             done: Notify::new(),
             running: AtomicUsize::new(0),
             queued: AtomicUsize::new(0),
@@ -173,8 +186,11 @@ impl Shared {
                 task,
             });
             self.queued.store(len + 1, Ordering::Relaxed);
+            let worker = state.unpark_one();
             drop(state);
-            self.work.notify_one();
+            if let Some(worker) = worker {
+                worker.wake();
+            }
             return Some(id);
         }
         // Full. With drop-oldest, the oldest item that is really waiting (not one an idle worker
@@ -245,50 +261,67 @@ impl Shared {
         QueueTimeout::new(self.config.name.clone(), enqueued_at.elapsed(), max_wait)
     }
 
-    /// The next item to run, for a worker; `None` once the queue is closed and empty. The item
-    /// counts as running from the moment it leaves the buffer. Items whose caller went away are
-    /// skipped, and items that waited their whole maximum queueing time are failed.
-    pub(crate) async fn next(&self) -> Option<BoxTask> {
+    /// The next item to run, for worker number `worker`; `None` once the queue is closed and
+    /// empty. The item counts as running from the moment it leaves the buffer. Items whose caller
+    /// went away are skipped, and items that waited their whole maximum queueing time are failed.
+    pub(crate) async fn next(&self, worker: usize) -> Option<BoxTask> {
         loop {
-            let notified = self.work.notified();
-            tokio::pin!(notified);
-            // Registered before looking, so a submit or close in between is not missed.
-            notified.as_mut().enable();
-            let (entry, more) = {
-                let mut state = self.lock();
-                match state.items.pop_front() {
-                    Some(entry) => {
-                        self.running.fetch_add(1, Ordering::AcqRel);
-                        self.queued.store(state.items.len(), Ordering::Relaxed);
-                        (Some(entry), !state.items.is_empty())
-                    }
-                    None if state.closed.is_some() => return None,
-                    None => (None, false),
-                }
-            };
-            let Some(mut entry) = entry else {
-                notified.await;
-                continue;
-            };
-            if more {
-                // Another idle worker may take the next one.
-                self.work.notify_one();
+            let entry = std::future::poll_fn(|cx| self.poll_pop(worker, cx)).await?;
+            if let Some(task) = self.admit(entry) {
+                return Some(task);
             }
-            if entry.task.is_abandoned() {
-                self.finish();
-                bump(&self.counters.cancelled);
-                continue;
-            }
-            if let (Some(at), Some(max)) = (entry.enqueued_at, self.config.max_wait) {
-                if at.elapsed() >= max {
-                    self.finish();
-                    let timeout = self.timed_out(at);
-                    entry.task.as_mut().reject(Rejection::QueueTimeout(timeout));
-                    continue;
-                }
-            }
-            return Some(entry.task);
         }
+    }
+
+    fn poll_pop(&self, worker: usize, cx: &mut Context<'_>) -> Poll<Option<Entry>> {
+        let mut state = self.lock();
+        match state.items.pop_front() {
+            Some(entry) => {
+                self.running.fetch_add(1, Ordering::AcqRel);
+                let left = state.items.len();
+                self.queued.store(left, Ordering::Relaxed);
+                // Another parked worker may take the next one.
+                let other = if left > 0 { state.unpark_one() } else { None };
+                drop(state);
+                if let Some(other) = other {
+                    other.wake();
+                }
+                Poll::Ready(Some(entry))
+            }
+            None if state.closed.is_some() => Poll::Ready(None),
+            None => {
+                // Park, in the critical section that found the buffer empty: a submit or a close
+                // after this sees the waker.
+                if state.parked[worker] {
+                    if let Some(slot) = state.idle.iter_mut().find(|(w, _)| *w == worker) {
+                        slot.1.clone_from(cx.waker());
+                    }
+                } else {
+                    state.parked[worker] = true;
+                    state.idle.push((worker, cx.waker().clone()));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Decides whether a dequeued item runs: not if its caller went away, not if it waited its
+    /// whole maximum queueing time.
+    fn admit(&self, mut entry: Entry) -> Option<BoxTask> {
+        if entry.task.is_abandoned() {
+            self.finish();
+            bump(&self.counters.cancelled);
+            return None;
+        }
+        if let (Some(at), Some(max)) = (entry.enqueued_at, self.config.max_wait) {
+            if at.elapsed() >= max {
+                self.finish();
+                let timeout = self.timed_out(at);
+                entry.task.as_mut().reject(Rejection::QueueTimeout(timeout));
+                return None;
+            }
+        }
+        Some(entry.task)
     }
 
     /// A worker is done with the item it took.
@@ -313,7 +346,18 @@ impl Shared {
             }
         };
         self.fail_all(drained, QueueClosedReason::ShutDown);
-        self.work.notify_waiters();
+        self.wake_all_parked();
+    }
+
+    fn wake_all_parked(&self) {
+        let parked: Vec<(usize, Waker)> = {
+            let mut state = self.lock();
+            state.parked.iter_mut().for_each(|p| *p = false);
+            state.idle.drain(..).collect()
+        };
+        for (_, waker) in parked {
+            waker.wake();
+        }
     }
 
     fn fail_all(&self, drained: Vec<Entry>, reason: QueueClosedReason) {

@@ -1,10 +1,12 @@
 use std::{
     fmt,
-    future::poll_fn,
-    sync::Arc,
-    task::{Context, Poll},
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex, PoisonError},
+    task::{Context, Poll, ready},
 };
 
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -73,7 +75,7 @@ impl<S> Layer<S> for QueueLayer {
     fn layer(&self, inner: S) -> Self::Service {
         QueueService {
             queue: self.queue.clone(),
-            inner: Arc::new(tokio::sync::Mutex::new(inner)),
+            inner: Arc::new(Mutex::new(inner)),
         }
     }
 }
@@ -90,7 +92,7 @@ impl<S> Layer<S> for QueueLayer {
 /// Dropping the [`QueueFuture`] of a call cancels it; see there.
 pub struct QueueService<S> {
     queue: Queue,
-    inner: Arc<tokio::sync::Mutex<S>>,
+    inner: Arc<Mutex<S>>,
 }
 
 impl<S> Clone for QueueService<S> {
@@ -148,13 +150,50 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let inner = self.inner.clone();
-        self.queue.submit_raw(async move {
-            let mut svc = inner.lock_owned().await;
-            poll_fn(|cx| svc.poll_ready(cx)).await?;
-            let response = svc.call(req);
-            drop(svc);
-            response.await
+        self.queue.submit_raw(ServiceCall {
+            service: self.inner.clone(),
+            request: Some(req),
+            response: None,
         })
+    }
+}
+
+pin_project! {
+    /// One call of the shared service, run by a worker: `poll_ready` then `call` under the
+    /// service's lock (held within one poll, never across an await), then the response future.
+    struct ServiceCall<S, Req, F> {
+        service: Arc<Mutex<S>>,
+        request: Option<Req>,
+        #[pin]
+        response: Option<F>,
+    }
+}
+
+impl<S, Req> Future for ServiceCall<S, Req, S::Future>
+where
+    S: Service<Req>,
+{
+    type Output = Result<S::Response, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some(response) = this.response.as_mut().as_pin_mut() {
+            return response.poll(cx);
+        }
+        let response = {
+            // A panic in the service under this lock is caught by the worker and reported to
+            // this caller; the service stays usable for the next call.
+            let mut service = this.service.lock().unwrap_or_else(PoisonError::into_inner);
+            ready!(service.poll_ready(cx))?;
+            let Some(request) = this.request.take() else {
+                unreachable!("the request is taken once, when the service is ready")
+            };
+            service.call(request)
+        };
+        this.response.set(Some(response));
+        let Some(response) = this.response.as_pin_mut() else {
+            unreachable!("just set")
+        };
+        response.poll(cx)
     }
 }

@@ -12,7 +12,7 @@ use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     pin::Pin,
     sync::Arc,
-    task::{Context, Poll, ready},
+    task::{Context, Poll},
 };
 
 use pin_project_lite::pin_project;
@@ -65,11 +65,14 @@ where
         let Some(reply) = this.reply.as_mut() else {
             return Poll::Ready(RunEnd::Cancelled);
         };
-        // The caller dropping its future cancels the work, as dropping any future would.
-        if reply.poll_closed(cx).is_ready() {
-            return Poll::Ready(RunEnd::Cancelled);
-        }
-        let result = ready!(this.future.poll(cx));
+        let Poll::Ready(result) = this.future.poll(cx) else {
+            // The caller dropping its future cancels the work, as dropping any future would:
+            // watch for it while the work is pending.
+            return match reply.poll_closed(cx) {
+                Poll::Ready(()) => Poll::Ready(RunEnd::Cancelled),
+                Poll::Pending => Poll::Pending,
+            };
+        };
         if let Some(reply) = this.reply.take() {
             let _ = reply.send(result);
         }
@@ -98,15 +101,15 @@ impl Drop for Running<'_> {
 
 /// Spawns the queue's workers on `runtime`.
 pub(crate) fn spawn(shared: &Arc<Shared>, runtime: &Handle) {
-    for _ in 0..shared.config.workers {
+    for worker in 0..shared.config.workers {
         let guard = WorkerGuard(shared.clone());
-        runtime.spawn(run(guard));
+        runtime.spawn(run(guard, worker));
     }
 }
 
-async fn run(guard: WorkerGuard) {
+async fn run(guard: WorkerGuard, worker: usize) {
     let shared = &*guard.0;
-    while let Some(mut task) = shared.next().await {
+    while let Some(mut task) = shared.next(worker).await {
         let running = Running(shared);
         let end = poll_fn(|cx| poll_caught(task.as_mut(), cx)).await;
         match end {

@@ -22,13 +22,39 @@ use std::{
     time::Duration,
 };
 
-use super::Overflow;
 use crate::{
     Name, Rejection,
     error::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout},
     events,
 };
 use tokio::{sync::Notify, time::Instant};
+
+/// What a full queue sheds.
+///
+/// ```
+/// use failguard::queue::Overflow;
+/// assert_eq!(Overflow::default(), Overflow::RejectNewest);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// The new item fails at once; the waiting items keep their places. Good when the oldest
+    /// requests are as valuable as the new ones (first come, first served).
+    #[default]
+    RejectNewest,
+    /// The oldest waiting item fails and the new one takes a slot. Good when fresh work matters
+    /// more than stale work (the oldest caller is the likeliest to have given up).
+    DropOldest,
+}
+
+impl Overflow {
+    pub(crate) fn verdict(self) -> &'static str {
+        match self {
+            Overflow::RejectNewest => "the new item was rejected",
+            Overflow::DropOldest => "the oldest waiting item was dropped for a newer one",
+        }
+    }
+}
 
 /// How a task's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,30 @@ pin_project! {
     /// waiting leaves the queue at once and never runs; an item already running is dropped by its
     /// worker at its next await point (as if the caller had dropped the work in place), and the
     /// worker takes the next item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failguard::Queue;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let queue = Queue::builder().capacity(1).build()?;
+    /// let busy = queue.call(|| async {
+    ///     tokio::time::sleep(Duration::from_millis(10)).await;
+    ///     Ok::<_, std::io::Error>(1)
+    /// });
+    /// // Queued behind `busy`; dropping it frees the slot at once and the work never runs.
+    /// let waiting = queue.call(|| async { Ok::<_, std::io::Error>(2) });
+    /// assert_eq!(queue.snapshot().queued, 2);
+    /// drop(waiting);
+    /// assert_eq!(queue.snapshot().queued, 1);
+    /// assert_eq!(busy.await.unwrap(), 1);
+    /// assert_eq!(queue.snapshot().cancelled, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct QueueFuture<T, Er> {
         reply: oneshot::Receiver<Result<T, Er>>,

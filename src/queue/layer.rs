@@ -90,6 +90,32 @@ impl<S> Layer<S> for QueueLayer {
 /// # Cancel safety
 ///
 /// Dropping the [`QueueFuture`] of a call cancels it; see there.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::Error;
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// // One worker, no waiting slot: a second call while the first runs is shed, not parked.
+/// let queue = failguard::Queue::builder().capacity(0).build()?;
+/// let mut svc = ServiceBuilder::new()
+///     .layer(queue.layer())
+///     .map_err(Error::Inner)
+///     .service_fn(|ms: u64| async move {
+///         tokio::time::sleep(Duration::from_millis(ms)).await;
+///         Ok::<_, std::io::Error>(ms)
+///     });
+/// let first = svc.ready().await.unwrap().call(10);
+/// let second = svc.ready().await.unwrap().call(10).await;
+/// assert!(matches!(second, Err(Error::QueueFull(_))));
+/// assert_eq!(first.await.unwrap(), 10);
+/// # Ok(())
+/// # }
+/// ```
 pub struct QueueService<S> {
     queue: Queue,
     inner: Arc<Mutex<S>>,

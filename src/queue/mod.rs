@@ -44,7 +44,9 @@
 //! with [`wrap`](crate::Policy::wrap) whenever the operation inside it makes `Send + 'static`
 //! futures, which failguard's own futures do when yours do (a [`Timeout`](crate::Timeout)
 //! inside a queue bounds the run, not the wait). A future that borrows local data cannot go
-//! through a queue: use a bulkhead for that.
+//! through a queue: use a bulkhead for that. Work that waits for another item of the same queue
+//! can wait forever when every worker is busy with such work: give it more workers than nesting
+//! depth, or a `max_wait`.
 //!
 //! As a tower layer, [`QueueLayer`] moves the service behind the queue: the workers call it (one
 //! `poll_ready` + `call` at a time) and run the response futures. The resulting service is
@@ -86,6 +88,7 @@
 //! # }
 //! ```
 
+mod apply;
 mod builder;
 mod core;
 mod future;
@@ -96,17 +99,16 @@ mod worker;
 
 use std::{fmt, future::Future, sync::Arc, time::Duration};
 
+pub use apply::Queued;
 pub use builder::QueueBuilder;
+pub use core::Overflow;
 pub use future::QueueFuture;
 #[cfg(feature = "tower")]
 pub use layer::{QueueLayer, QueueService};
 pub use snapshot::QueueSnapshot;
 
 use self::core::Shared;
-use crate::{
-    ConfigError, Error, Name, Operation, OperationMut, PolicyError,
-    policy::{Apply, Lifted},
-};
+use crate::{ConfigError, Error, Name, PolicyError, policy::Lifted};
 
 /// The most waiting slots a queue accepts.
 pub const MAX_CAPACITY: usize = 1 << 20;
@@ -116,33 +118,6 @@ pub const MAX_WORKERS: usize = 4096;
 pub const MAX_WAIT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 const DEFAULT_NAME: Name = Name::from_static("queue");
-
-/// What a full queue sheds.
-///
-/// ```
-/// use failguard::queue::Overflow;
-/// assert_eq!(Overflow::default(), Overflow::RejectNewest);
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Overflow {
-    /// The new item fails at once; the waiting items keep their places. Good when the oldest
-    /// requests are as valuable as the new ones (first come, first served).
-    #[default]
-    RejectNewest,
-    /// The oldest waiting item fails and the new one takes a slot. Good when fresh work matters
-    /// more than stale work (the oldest caller is the likeliest to have given up).
-    DropOldest,
-}
-
-impl Overflow {
-    pub(crate) fn verdict(self) -> &'static str {
-        match self {
-            Overflow::RejectNewest => "the new item was rejected",
-            Overflow::DropOldest => "the oldest waiting item was dropped for a newer one",
-        }
-    }
-}
 
 /// A bounded, worker-backed queue that sheds load; see the [module docs](self) for the rules.
 ///
@@ -461,64 +436,5 @@ impl Queue {
     /// ```
     pub fn name(&self) -> &Name {
         &self.shared().config.name
-    }
-}
-
-impl crate::Policy for Queue {
-    #[cfg(feature = "tower")]
-    type Layer = QueueLayer;
-
-    #[cfg(feature = "tower")]
-    fn layer(&self) -> QueueLayer {
-        Queue::layer(self)
-    }
-}
-
-/// An operation submitted through a [`Queue`]; made by applying the queue.
-#[derive(Debug)]
-pub struct Queued<'a, Op> {
-    op: Op,
-    queue: &'a Queue,
-}
-
-impl<'a, Op> Apply<Op> for &'a Queue
-where
-    Op: Operation,
-    Op::Future: Send + 'static,
-    Op::Ok: Send + 'static,
-    Op::Error: Send + 'static,
-{
-    type Output = Queued<'a, Op>;
-
-    fn apply(self, op: Op) -> Self::Output {
-        Queued { op, queue: self }
-    }
-}
-
-impl<Op> Operation for Queued<'_, Op>
-where
-    Op: Operation,
-    Op::Future: Send + 'static,
-    Op::Ok: Send + 'static,
-    Op::Error: Send + 'static,
-{
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Future = QueueFuture<Op::Ok, Op::Error>;
-
-    fn call_once(self) -> Self::Future {
-        self.queue.submit_raw(self.op.call_once())
-    }
-}
-
-impl<Op> OperationMut for Queued<'_, Op>
-where
-    Op: OperationMut,
-    Op::Future: Send + 'static,
-    Op::Ok: Send + 'static,
-    Op::Error: Send + 'static,
-{
-    fn call_mut(&mut self) -> Self::Future {
-        self.queue.submit_raw(self.op.call_mut())
     }
 }

@@ -371,16 +371,36 @@ async fn at_exactly_max_wait_the_item_is_failed_even_if_a_worker_frees_up() {
 
 #[tokio::test(start_paused = true)]
 async fn a_worker_fails_an_expired_item_even_if_nobody_polls_its_future() {
-    let log = Log::default();
-    let mut q = Doors::new(queue(4, 1).max_wait(100 * MS).build().unwrap());
-    let busy = q.submit(Door::Call, slow(0, 150, &log));
-    let waiting = q.submit(Door::Call, job(1, &log));
-    busy.await.unwrap();
-    settle().await;
-    assert_eq!(log.started(), [0]);
-    assert_eq!(q.queue.snapshot().timed_out, 1);
-    // The error was already sent; the waited time is what the worker saw.
-    assert_eq!(timed_out(now(waiting)).waited(), 150 * MS);
+    for door in DOORS {
+        let log = Log::default();
+        let mut q = Doors::new(queue(4, 1).max_wait(100 * MS).build().unwrap());
+        let busy = q.submit(door, slow(0, 150, &log));
+        let waiting = q.submit(door, job(1, &log));
+        busy.await.unwrap();
+        settle().await;
+        assert_eq!(log.started(), [0], "{door:?}");
+        assert_eq!(q.queue.snapshot().timed_out, 1);
+        // The error was already sent; the waited time is what the worker saw.
+        assert_eq!(timed_out(now(waiting)).waited(), 150 * MS);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn drop_oldest_never_drops_an_item_an_idle_worker_is_about_to_take() {
+    for door in DOORS {
+        let log = Log::default();
+        let mut q = Doors::new(queue(1, 2).overflow(Overflow::DropOldest).build().unwrap());
+        // Two idle workers: A and B are theirs, C waits; nothing has run yet.
+        let a = q.submit(door, slow(0, 10, &log));
+        let b = q.submit(door, slow(1, 10, &log));
+        let c = q.submit(door, job(2, &log));
+        let d = q.submit(door, job(3, &log));
+        assert_eq!(full(now(c)).overflow(), Overflow::DropOldest, "{door:?}");
+        assert_eq!(a.await.unwrap(), 0);
+        assert_eq!(b.await.unwrap(), 1);
+        assert_eq!(d.await.unwrap(), 3);
+        assert_eq!(log.started(), [0, 1, 3], "{door:?}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

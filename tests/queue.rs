@@ -717,6 +717,57 @@ async fn tower_stack_with_box_error_downcasts_rejections() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_timeout_around_the_queue_bounds_wait_and_run_with_box_error() {
+    let q = queue(0, 1).build().unwrap();
+    let policy = Timeout::new(50 * MS).unwrap().wrap(q.clone());
+    let mut svc = tower::ServiceBuilder::new()
+        .layer(policy.layer())
+        .map_err(BoxError::from)
+        .service_fn(|ms: u64| async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<_, io::Error>(ms)
+        });
+    let busy = svc.ready().await.unwrap().call(40);
+    let shed = svc.ready().await.unwrap().call(1).await.unwrap_err();
+    assert!(shed.downcast_ref::<QueueFull>().is_some(), "{shed}");
+    assert_eq!(busy.await.unwrap(), 40);
+    let slow = svc.ready().await.unwrap().call(100).await.unwrap_err();
+    assert!(
+        slow.downcast_ref::<failguard::error::Elapsed>().is_some(),
+        "{slow}"
+    );
+    // The timed-out call was cancelled on the worker, which is free again at once.
+    settle().await;
+    assert_eq!(q.snapshot().running, 0);
+    assert_eq!(q.snapshot().cancelled, 1);
+
+    // The same policy as a combinator, typed.
+    let slow = policy
+        .call(|| async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok::<_, io::Error>(())
+        })
+        .await;
+    assert!(matches!(slow, Err(Error::Timeout(_))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn submission_happens_when_the_call_is_made_not_when_polled() {
+    for door in DOORS {
+        let log = Log::default();
+        let mut q = Doors::new(queue(4, 1).build().unwrap());
+        let call = q.submit(door, job(7, &log));
+        settle().await;
+        assert_eq!(
+            log.started(),
+            [7],
+            "{door:?}: an idle worker runs it without a poll"
+        );
+        assert_eq!(now(call).unwrap(), 7);
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_tower_stack_with_timeout_and_fallback_layers_keeps_one_error() {
     let q = queue(0, 1).build().unwrap();
     let policy = Fallback::value(0u64).wrap(q.clone());

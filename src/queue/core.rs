@@ -430,3 +430,6 @@ impl Shared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -25,8 +25,9 @@
 //!
 //! So `workers + capacity` items fit at once; capacity 0 is a hand-off: an item is accepted only
 //! if a worker is free to take it. The maximum queueing time is measured with tokio's clock from
-//! submission; the caller's future fails at exactly `enqueued + max_wait`, and a worker that takes
-//! an item at or after that instant fails it the same way.
+//! submission; the caller's future fails at exactly `enqueued + max_wait` (its own timer removes
+//! the item), and a worker that reaches an item at or after that instant fails it the same way,
+//! so an item nobody polls is never run late either.
 //!
 //! # Shutdown
 //!
@@ -39,7 +40,8 @@
 //! # Two front doors
 //!
 //! As a combinator, [`Queue::call`] submits the future your closure makes; [`Queue::submit`]
-//! takes a future you already have. The work runs on the queue's workers, so it must be
+//! takes a future you already have. Either submits at once, when called; the returned
+//! [`QueueFuture`] only waits for the outcome (dropping it cancels). The work runs on the queue's workers, so it must be
 //! `Send + 'static` (own its data). The queue is also a [`Policy`](crate::Policy): it composes
 //! with [`wrap`](crate::Policy::wrap) whenever the operation inside it makes `Send + 'static`
 //! futures, which failguard's own futures do when yours do (a [`Timeout`](crate::Timeout)

@@ -201,7 +201,7 @@ impl Shared {
         let idle = self
             .config
             .workers
-            .saturating_sub(self.running.load(Ordering::Acquire));
+            .saturating_sub(self.running.load(Ordering::Relaxed));
         let len = state.items.len();
         let id = state.next_id;
         if len < self.config.capacity.saturating_add(idle) {
@@ -290,20 +290,31 @@ impl Shared {
     /// The next item to run, for worker number `worker`; `None` once the queue is closed and
     /// empty. The item counts as running from the moment it leaves the buffer. Items whose caller
     /// went away are skipped, and items that waited their whole maximum queueing time are failed.
-    pub(crate) async fn next(&self, worker: usize) -> Option<BoxTask> {
+    ///
+    /// `finished` says the worker is done with the item it took before: it is counted out in
+    /// the same critical section, saving the hand-off a second lock.
+    pub(crate) async fn next(&self, worker: usize, mut finished: bool) -> Option<BoxTask> {
         loop {
-            let entry = std::future::poll_fn(|cx| self.poll_pop(worker, cx)).await?;
+            let entry =
+                std::future::poll_fn(|cx| self.poll_pop(worker, cx, std::mem::take(&mut finished)))
+                    .await?;
             if let Some(task) = self.admit(entry) {
                 return Some(task);
             }
         }
     }
 
-    fn poll_pop(&self, worker: usize, cx: &mut Context<'_>) -> Poll<Option<Entry>> {
+    fn poll_pop(&self, worker: usize, cx: &mut Context<'_>, finished: bool) -> Poll<Option<Entry>> {
         let mut state = self.lock();
+        // `running` only changes under the lock, so plain loads and stores do.
+        if finished {
+            self.running
+                .store(self.running.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+        }
         match state.items.pop_front() {
             Some(entry) => {
-                self.running.fetch_add(1, Ordering::AcqRel);
+                self.running
+                    .store(self.running.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
                 let left = state.items.len();
                 self.queued.store(left, Ordering::Relaxed);
                 // Another parked worker may take the next one.
@@ -352,7 +363,9 @@ impl Shared {
 
     /// A worker is done with the item it took.
     pub(crate) fn finish(&self) {
-        self.running.fetch_sub(1, Ordering::AcqRel);
+        let _state = self.lock();
+        self.running
+            .store(self.running.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
     }
 
     /// Stops accepting items. With `fail_queued`, every waiting item is failed with

@@ -89,13 +89,18 @@ impl Drop for WorkerGuard {
     }
 }
 
-/// Counts the item a worker took as finished when the worker is done with it, even if the
-/// worker is dropped mid-run.
-struct Running<'a>(&'a Shared);
+/// Counts the item a worker took as finished if the worker is dropped mid-run. (Normally the
+/// worker's next `next()` counts it, in the lock it takes anyway.)
+struct Running<'a> {
+    shared: &'a Shared,
+    armed: bool,
+}
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.0.finish();
+        if self.armed {
+            self.shared.finish();
+        }
     }
 }
 
@@ -109,8 +114,12 @@ pub(crate) fn spawn(shared: &Arc<Shared>, runtime: &Handle) {
 
 async fn run(guard: WorkerGuard, worker: usize) {
     let shared = &*guard.0;
-    while let Some(mut task) = shared.next(worker).await {
-        let running = Running(shared);
+    let mut finished = false;
+    while let Some(mut task) = shared.next(worker, finished).await {
+        let mut running = Running {
+            shared,
+            armed: true,
+        };
         let end = poll_fn(|cx| poll_caught(task.as_mut(), cx)).await;
         match end {
             Ok(RunEnd::Completed) => {
@@ -138,7 +147,8 @@ async fn run(guard: WorkerGuard, worker: usize) {
         }
         // The work's own `Drop` may panic too (after a panic, most likely): keep the worker.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(task)));
-        drop(running);
+        running.armed = false;
+        finished = true;
     }
 }
 

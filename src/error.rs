@@ -12,7 +12,7 @@
 
 use std::{borrow::Cow, error::Error as StdError, fmt, time::Duration};
 
-use crate::Name;
+use crate::{Name, queue::Overflow};
 
 /// The error of a call made through failguard policies.
 ///
@@ -58,6 +58,18 @@ pub enum Error<E> {
     /// A [`Timeout`](crate::Timeout) elapsed before the operation finished.
     #[error(transparent)]
     Timeout(Elapsed),
+    /// A [`Queue`](crate::Queue) was full: the new item was rejected, or it was the oldest
+    /// waiting item and was dropped for a newer one.
+    #[error(transparent)]
+    QueueFull(QueueFull),
+    /// An item waited in a [`Queue`](crate::Queue) for its whole maximum queueing time and was
+    /// failed instead of run.
+    #[error(transparent)]
+    QueueTimeout(QueueTimeout),
+    /// A [`Queue`](crate::Queue) could not run the item: it was shut down, its workers stopped, or
+    /// the item's work panicked.
+    #[error(transparent)]
+    QueueClosed(QueueClosed),
 }
 
 impl<E> Error<E> {
@@ -118,6 +130,9 @@ impl<E> Error<E> {
         match self {
             Error::Inner(_) => None,
             Error::Timeout(e) => Some(Rejection::Timeout(e.clone())),
+            Error::QueueFull(e) => Some(Rejection::QueueFull(e.clone())),
+            Error::QueueTimeout(e) => Some(Rejection::QueueTimeout(e.clone())),
+            Error::QueueClosed(e) => Some(Rejection::QueueClosed(e.clone())),
         }
     }
 
@@ -135,6 +150,9 @@ impl<E> Error<E> {
         match self {
             Error::Inner(e) => Error::Inner(f(e)),
             Error::Timeout(e) => Error::Timeout(e),
+            Error::QueueFull(e) => Error::QueueFull(e),
+            Error::QueueTimeout(e) => Error::QueueTimeout(e),
+            Error::QueueClosed(e) => Error::QueueClosed(e),
         }
     }
 }
@@ -143,6 +161,9 @@ impl<E> From<Rejection> for Error<E> {
     fn from(rejection: Rejection) -> Self {
         match rejection {
             Rejection::Timeout(e) => Error::Timeout(e),
+            Rejection::QueueFull(e) => Error::QueueFull(e),
+            Rejection::QueueTimeout(e) => Error::QueueTimeout(e),
+            Rejection::QueueClosed(e) => Error::QueueClosed(e),
         }
     }
 }
@@ -172,6 +193,15 @@ pub enum Rejection {
     /// A [`Timeout`](crate::Timeout) elapsed.
     #[error(transparent)]
     Timeout(Elapsed),
+    /// A [`Queue`](crate::Queue) was full.
+    #[error(transparent)]
+    QueueFull(QueueFull),
+    /// An item waited too long in a [`Queue`](crate::Queue).
+    #[error(transparent)]
+    QueueTimeout(QueueTimeout),
+    /// A [`Queue`](crate::Queue) could not run the item.
+    #[error(transparent)]
+    QueueClosed(QueueClosed),
 }
 
 impl Rejection {
@@ -186,6 +216,9 @@ impl Rejection {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Rejection::Timeout(_) => None,
+            Rejection::QueueFull(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => {
+                None
+            }
         }
     }
 
@@ -203,6 +236,9 @@ impl Rejection {
     pub fn name(&self) -> &Name {
         match self {
             Rejection::Timeout(e) => e.name(),
+            Rejection::QueueFull(e) => e.name(),
+            Rejection::QueueTimeout(e) => e.name(),
+            Rejection::QueueClosed(e) => e.name(),
         }
     }
 
@@ -217,6 +253,9 @@ impl Rejection {
     pub fn policy(&self) -> &'static str {
         match self {
             Rejection::Timeout(_) => "timeout",
+            Rejection::QueueFull(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => {
+                "queue"
+            }
         }
     }
 }
@@ -253,6 +292,188 @@ impl Elapsed {
     /// The name of the timeout policy.
     pub fn name(&self) -> &Name {
         &self.name
+    }
+}
+
+/// A [`Queue`](crate::Queue) was full when an item arrived.
+///
+/// Which item pays depends on the queue's [`Overflow`] policy: with
+/// [`Overflow::RejectNewest`] the newcomer gets this error at once; with
+/// [`Overflow::DropOldest`] the oldest waiting item gets it and the newcomer takes its place.
+/// [`overflow()`](Self::overflow) says which happened.
+///
+/// ```
+/// use failguard::{Error, Queue, queue::Overflow};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// // No worker is idle and there is no waiting slot: the newcomer is rejected.
+/// let queue = Queue::builder().capacity(0).workers(1).name("jobs").build()?;
+/// let busy = queue.call(|| async {
+///     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+///     Ok::<_, std::io::Error>(())
+/// });
+/// let err = queue.call(|| async { Ok::<_, std::io::Error>(()) }).await.unwrap_err();
+/// let Error::QueueFull(full) = err else { panic!("expected QueueFull") };
+/// assert_eq!(full.overflow(), Overflow::RejectNewest);
+/// assert_eq!(full.to_string(), "queue `jobs` is full (0 waiting slots): the new item was rejected");
+/// # drop(busy);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("queue `{name}` is full ({capacity} waiting slots): {}", .overflow.verdict())]
+pub struct QueueFull {
+    name: Name,
+    capacity: usize,
+    overflow: Overflow,
+}
+
+impl QueueFull {
+    pub(crate) fn new(name: Name, capacity: usize, overflow: Overflow) -> Self {
+        Self {
+            name,
+            capacity,
+            overflow,
+        }
+    }
+
+    /// Which item was shed: the new one ([`Overflow::RejectNewest`]) or this one, the oldest
+    /// waiting item, dropped for a newer one ([`Overflow::DropOldest`]).
+    pub fn overflow(&self) -> Overflow {
+        self.overflow
+    }
+
+    /// The queue's number of waiting slots.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The name of the queue.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+}
+
+/// An item waited in a [`Queue`](crate::Queue) for the whole maximum queueing time and was
+/// failed instead of run: nobody is waiting for that work any more.
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::{Error, Queue};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// let queue = Queue::builder().capacity(8).max_wait(Duration::from_millis(50)).build()?;
+/// let busy = queue.call(|| async {
+///     tokio::time::sleep(Duration::from_secs(1)).await;
+///     Ok::<_, std::io::Error>(())
+/// });
+/// let err = queue.call(|| async { Ok::<_, std::io::Error>(()) }).await.unwrap_err();
+/// let Error::QueueTimeout(timeout) = err else { panic!("expected QueueTimeout") };
+/// assert_eq!(timeout.waited(), Duration::from_millis(50));
+/// assert_eq!(timeout.to_string(), "queue `queue` dropped an item that waited 50ms (max 50ms)");
+/// # drop(busy);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("queue `{name}` dropped an item that waited {waited:?} (max {max_wait:?})")]
+pub struct QueueTimeout {
+    name: Name,
+    waited: Duration,
+    max_wait: Duration,
+}
+
+impl QueueTimeout {
+    pub(crate) fn new(name: Name, waited: Duration, max_wait: Duration) -> Self {
+        Self {
+            name,
+            waited,
+            max_wait,
+        }
+    }
+
+    /// How long the item waited in the queue (at least the maximum queueing time).
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
+
+    /// The queue's maximum queueing time.
+    pub fn max_wait(&self) -> Duration {
+        self.max_wait
+    }
+
+    /// The name of the queue.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+}
+
+/// A [`Queue`](crate::Queue) could not run an item; [`reason()`](Self::reason) says why.
+///
+/// ```
+/// use failguard::{Error, Queue, error::QueueClosedReason};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// let queue = Queue::builder().capacity(8).build()?;
+/// queue.shutdown().await;
+/// let err = queue.call(|| async { Ok::<_, std::io::Error>(()) }).await.unwrap_err();
+/// let Error::QueueClosed(closed) = err else { panic!("expected QueueClosed") };
+/// assert_eq!(closed.reason(), QueueClosedReason::ShutDown);
+/// assert_eq!(closed.to_string(), "queue `queue` is shut down");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("queue `{name}` {}", .reason.verdict())]
+pub struct QueueClosed {
+    name: Name,
+    reason: QueueClosedReason,
+}
+
+impl QueueClosed {
+    pub(crate) fn new(name: Name, reason: QueueClosedReason) -> Self {
+        Self { name, reason }
+    }
+
+    /// Why the item could not run.
+    pub fn reason(&self) -> QueueClosedReason {
+        self.reason
+    }
+
+    /// The name of the queue.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+}
+
+/// Why a [`Queue`](crate::Queue) could not run an item; see [`QueueClosed`].
+///
+/// ```
+/// use failguard::error::QueueClosedReason;
+/// assert_ne!(QueueClosedReason::ShutDown, QueueClosedReason::Panicked);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum QueueClosedReason {
+    /// The queue was shut down: it no longer accepts items, or it failed the queued ones
+    /// ([`Queue::close_now`](crate::Queue::close_now)).
+    ShutDown,
+    /// The queue's workers stopped (their tokio runtime shut down) before the item finished.
+    WorkerStopped,
+    /// The item's work panicked on a worker. The queue caught the panic and keeps serving.
+    Panicked,
+}
+
+impl QueueClosedReason {
+    fn verdict(self) -> &'static str {
+        match self {
+            QueueClosedReason::ShutDown => "is shut down",
+            QueueClosedReason::WorkerStopped => "lost the item: its workers stopped",
+            QueueClosedReason::Panicked => "lost the item: its work panicked",
+        }
     }
 }
 
@@ -331,12 +552,24 @@ impl PolicyError for BoxError {
         // Box the leaf type, as tower's own middleware does, so users downcast to what happened.
         match rejection {
             Rejection::Timeout(e) => Box::new(e),
+            Rejection::QueueFull(e) => Box::new(e),
+            Rejection::QueueTimeout(e) => Box::new(e),
+            Rejection::QueueClosed(e) => Box::new(e),
         }
     }
 
     fn rejection(&self) -> Option<Rejection> {
         if let Some(e) = self.downcast_ref::<Elapsed>() {
             return Some(Rejection::Timeout(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<QueueFull>() {
+            return Some(Rejection::QueueFull(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<QueueTimeout>() {
+            return Some(Rejection::QueueTimeout(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<QueueClosed>() {
+            return Some(Rejection::QueueClosed(e.clone()));
         }
         None
     }

@@ -39,3 +39,36 @@ pub(crate) fn fallback_applied<E: PolicyError>(name: &Name, error: &E) {
         "fallback replaced a failed call"
     );
 }
+
+/// `queue.shed` (WARN): a queue failed an item instead of running it. `reason` is one of
+/// `"rejected_newest"`, `"dropped_oldest"`, `"timed_out"`, `"closed"`; `queued` is the number of
+/// items waiting after the decision.
+#[inline]
+pub(crate) fn queue_shed(name: &Name, reason: &'static str, queued: usize) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        name: "queue.shed",
+        target: "failguard",
+        tracing::Level::WARN,
+        policy = "queue",
+        name = name.as_str(),
+        reason,
+        queued = queued as u64,
+        "queue shed an item"
+    );
+}
+
+/// `queue.panicked` (ERROR): an item's work panicked on a queue worker; its caller gets
+/// `QueueClosed` and the worker keeps serving.
+#[inline]
+pub(crate) fn queue_panicked(name: &Name) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        name: "queue.panicked",
+        target: "failguard",
+        tracing::Level::ERROR,
+        policy = "queue",
+        name = name.as_str(),
+        "queued work panicked"
+    );
+}

@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | [`Timeout`] | abandons a call that takes too long | [`Error::Timeout`] |
 //! | [`Fallback`] | answers with a value, a closure or another service when a call fails | — |
+//! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
 //! # Quick start
 //!
@@ -96,6 +97,8 @@
 //! |---|---|---|
 //! | `timeout.elapsed` | WARN | `policy = "timeout"`, `name`, `after_ms` |
 //! | `fallback.applied` | INFO | `policy = "fallback"`, `name`, `rejection` (the rejecting policy, if any) |
+//! | `queue.shed` | WARN | `policy = "queue"`, `name`, `reason` (`rejected_newest`, `dropped_oldest`, `timed_out`, `closed`), `queued` |
+//! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
 //!
 //! # Feature flags
 //!
@@ -123,6 +126,7 @@ pub mod fallback;
 mod name;
 mod outcome;
 pub mod policy;
+pub mod queue;
 #[allow(dead_code)]
 mod sync;
 pub mod timeout;
@@ -133,6 +137,7 @@ pub use fallback::Fallback;
 pub use name::Name;
 pub use outcome::{Classify, ErrorIsFailure, Outcome};
 pub use policy::{Operation, OperationMut, Policy, Wrap};
+pub use queue::Queue;
 pub use timeout::Timeout;
 
 #[cfg(doctest)]

@@ -6,8 +6,9 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod queue;
 mod support;
 mod timeout;
 
-criterion_group!(benches, timeout::bench);
+criterion_group!(benches, timeout::bench, queue::bench);
 criterion_main!(benches);

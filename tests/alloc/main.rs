@@ -13,6 +13,7 @@ use std::{
 };
 
 mod fallback;
+mod queue;
 mod timeout;
 
 struct Counting;

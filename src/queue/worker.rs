@@ -79,7 +79,9 @@ where
         };
         completed();
         if let Some(reply) = this.reply.take() {
-            let _ = reply.send(result);
+            // If the caller just went away, the result comes back and is dropped here; its
+            // `Drop` must not turn a completed item into a panicked one.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(reply.send(result))));
         }
         Poll::Ready(RunEnd::Completed)
     }

@@ -609,10 +609,16 @@ fn workers_that_stop_with_their_runtime_fail_every_caller() {
 
 #[test]
 fn a_queue_built_on_a_runtime_that_already_stopped_fails_calls_instead_of_hanging() {
-    let gone = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let gone = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let handle = gone.handle().clone();
     drop(gone);
-    let q = Queue::builder().capacity(4).runtime(handle).build().unwrap();
+    let q = Queue::builder()
+        .capacity(4)
+        .runtime(handle)
+        .build()
+        .unwrap();
     let callers_rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

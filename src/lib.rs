@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | [`Timeout`] | abandons a call that takes too long | [`Error::Timeout`] |
 //! | [`Fallback`] | answers with a value, a closure or another service when a call fails | — |
-//! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
+//! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
 //! # Quick start
 //!

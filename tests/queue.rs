@@ -285,6 +285,40 @@ async fn capacity_zero_is_a_hand_off() {
     }
 }
 
+/// A caller that has its result finds the worker free: sequential calls through a hand-off
+/// queue never shed, even when the caller runs on another thread than the worker.
+#[test]
+fn a_worker_is_free_again_before_its_caller_hears_the_outcome() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let q = queue(0, 1).build().unwrap();
+        let svc = q.layer().layer(service_fn(|x: u32| async move {
+            tokio::task::yield_now().await;
+            Ok::<_, Error<io::Error>>(x)
+        }));
+        for i in 0..500 {
+            let out = if i % 2 == 0 {
+                q.call(move || async move { Ok::<_, io::Error>(i) }).await
+            } else {
+                svc.clone().oneshot(i).await
+            };
+            assert_eq!(out.unwrap(), i);
+        }
+        let boom = q.call(|| async {
+            if true {
+                panic!("on purpose");
+            }
+            Ok::<_, io::Error>(0)
+        });
+        assert_eq!(closed(boom.await).reason(), QueueClosedReason::Panicked);
+        assert_eq!(q.call(|| async { Ok::<_, io::Error>(1) }).await.unwrap(), 1);
+        assert_eq!(q.snapshot().completed, 501);
+    });
+}
+
 #[tokio::test(start_paused = true)]
 async fn waiting_items_run_first_in_first_out() {
     for door in DOORS {
@@ -569,6 +603,29 @@ fn workers_that_stop_with_their_runtime_fail_every_caller() {
         );
         let late = q.call(|| async { Ok::<_, io::Error>(2) }).await;
         assert_eq!(closed(late).reason(), QueueClosedReason::WorkerStopped);
+        q.closed().await;
+    });
+}
+
+#[test]
+fn a_queue_built_on_a_runtime_that_already_stopped_fails_calls_instead_of_hanging() {
+    let gone = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let handle = gone.handle().clone();
+    drop(gone);
+    let q = Queue::builder()
+        .capacity(4)
+        .runtime(handle)
+        .build()
+        .unwrap();
+    let callers_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    callers_rt.block_on(async {
+        let err = closed(q.call(|| async { Ok::<_, io::Error>(1) }).await);
+        assert_eq!(err.reason(), QueueClosedReason::WorkerStopped);
         q.closed().await;
     });
 }

@@ -71,8 +71,13 @@ pub(crate) trait Task: Send {
     fn is_abandoned(&self) -> bool;
     /// Fails the item without running (more of) it: the caller receives `rejection`.
     fn reject(self: Pin<&mut Self>, rejection: Rejection);
-    /// Runs the work; ready when it is done or when the caller went away.
-    fn poll_run(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RunEnd>;
+    /// Runs the work; ready when it is done or when the caller went away. `completed` is called
+    /// once, when the work has finished, just before its result is sent to the caller.
+    fn poll_run(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        completed: &mut dyn FnMut(),
+    ) -> Poll<RunEnd>;
 }
 
 pub(crate) type BoxTask = Pin<Box<dyn Task>>;
@@ -201,7 +206,7 @@ impl Shared {
         let idle = self
             .config
             .workers
-            .saturating_sub(self.running.load(Ordering::Relaxed));
+            .saturating_sub(self.running.load(Ordering::Acquire));
         let len = state.items.len();
         let id = state.next_id;
         if len < self.config.capacity.saturating_add(idle) {
@@ -290,31 +295,20 @@ impl Shared {
     /// The next item to run, for worker number `worker`; `None` once the queue is closed and
     /// empty. The item counts as running from the moment it leaves the buffer. Items whose caller
     /// went away are skipped, and items that waited their whole maximum queueing time are failed.
-    ///
-    /// `finished` says the worker is done with the item it took before: it is counted out in
-    /// the same critical section, saving the hand-off a second lock.
-    pub(crate) async fn next(&self, worker: usize, mut finished: bool) -> Option<BoxTask> {
+    pub(crate) async fn next(&self, worker: usize) -> Option<BoxTask> {
         loop {
-            let entry =
-                std::future::poll_fn(|cx| self.poll_pop(worker, cx, std::mem::take(&mut finished)))
-                    .await?;
+            let entry = std::future::poll_fn(|cx| self.poll_pop(worker, cx)).await?;
             if let Some(task) = self.admit(entry) {
                 return Some(task);
             }
         }
     }
 
-    fn poll_pop(&self, worker: usize, cx: &mut Context<'_>, finished: bool) -> Poll<Option<Entry>> {
+    fn poll_pop(&self, worker: usize, cx: &mut Context<'_>) -> Poll<Option<Entry>> {
         let mut state = self.lock();
-        // `running` only changes under the lock, so plain loads and stores do.
-        if finished {
-            self.running
-                .store(self.running.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
-        }
         match state.items.pop_front() {
             Some(entry) => {
-                self.running
-                    .store(self.running.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                self.running.fetch_add(1, Ordering::AcqRel);
                 let left = state.items.len();
                 self.queued.store(left, Ordering::Relaxed);
                 // Another parked worker may take the next one.
@@ -362,10 +356,11 @@ impl Shared {
     }
 
     /// A worker is done with the item it took.
+    ///
+    /// Lock-free: a worker calls it before its caller hears the outcome, so a submit that follows
+    /// (ordered after it by the reply channel) finds the worker free.
     pub(crate) fn finish(&self) {
-        let _state = self.lock();
-        self.running
-            .store(self.running.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+        self.running.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Stops accepting items. With `fail_queued`, every waiting item is failed with

@@ -57,7 +57,7 @@ pin_project! {
     /// # Ok(())
     /// # }
     /// ```
-    #[must_use = "futures do nothing unless polled"]
+    #[must_use = "the item is already submitted; dropping this future cancels it"]
     pub struct QueueFuture<T, Er> {
         reply: oneshot::Receiver<Result<T, Er>>,
         ticket: Ticket,

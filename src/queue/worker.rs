@@ -11,7 +11,7 @@ use std::{
     future::{Future, poll_fn},
     panic::{AssertUnwindSafe, catch_unwind},
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, atomic::Ordering},
     task::{Context, Poll},
 };
 
@@ -60,7 +60,11 @@ where
         }
     }
 
-    fn poll_run(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RunEnd> {
+    fn poll_run(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        completed: &mut dyn FnMut(),
+    ) -> Poll<RunEnd> {
         let this = self.project();
         let Some(reply) = this.reply.as_mut() else {
             return Poll::Ready(RunEnd::Cancelled);
@@ -73,8 +77,11 @@ where
                 Poll::Pending => Poll::Pending,
             };
         };
+        completed();
         if let Some(reply) = this.reply.take() {
-            let _ = reply.send(result);
+            // If the caller just went away, the result comes back and is dropped here; its
+            // `Drop` must not turn a completed item into a panicked one.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(reply.send(result))));
         }
         Poll::Ready(RunEnd::Completed)
     }
@@ -89,18 +96,25 @@ impl Drop for WorkerGuard {
     }
 }
 
-/// Counts the item a worker took as finished if the worker is dropped mid-run. (Normally the
-/// worker's next `next()` counts it, in the lock it takes anyway.)
+/// The item a worker took, counted out exactly once: before its caller hears the outcome (so a
+/// caller that submits again at once finds the worker free), or when the worker is dropped
+/// mid-run.
 struct Running<'a> {
     shared: &'a Shared,
     armed: bool,
 }
 
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        if self.armed {
+impl Running<'_> {
+    fn release(&mut self) {
+        if std::mem::take(&mut self.armed) {
             self.shared.finish();
         }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -114,32 +128,25 @@ pub(crate) fn spawn(shared: &Arc<Shared>, runtime: &Handle) {
 
 async fn run(guard: WorkerGuard, worker: usize) {
     let shared = &*guard.0;
-    let mut finished = false;
-    while let Some(mut task) = shared.next(worker, finished).await {
+    while let Some(mut task) = shared.next(worker).await {
         let mut running = Running {
             shared,
             armed: true,
         };
-        let end = poll_fn(|cx| poll_caught(task.as_mut(), cx)).await;
+        let mut completed = || {
+            shared.counters.completed.fetch_add(1, Ordering::Relaxed);
+            running.release();
+        };
+        let end = poll_fn(|cx| poll_caught(task.as_mut(), cx, &mut completed)).await;
         match end {
-            Ok(RunEnd::Completed) => {
-                shared
-                    .counters
-                    .completed
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
+            Ok(RunEnd::Completed) => {}
             Ok(RunEnd::Cancelled) => {
-                shared
-                    .counters
-                    .cancelled
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared.counters.cancelled.fetch_add(1, Ordering::Relaxed);
             }
             Err(()) => {
-                shared
-                    .counters
-                    .panicked
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared.counters.panicked.fetch_add(1, Ordering::Relaxed);
                 events::queue_panicked(&shared.config.name);
+                running.release();
                 let closed =
                     QueueClosed::new(shared.config.name.clone(), QueueClosedReason::Panicked);
                 task.as_mut().reject(Rejection::QueueClosed(closed));
@@ -147,13 +154,16 @@ async fn run(guard: WorkerGuard, worker: usize) {
         }
         // The work's own `Drop` may panic too (after a panic, most likely): keep the worker.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(task)));
-        running.armed = false;
-        finished = true;
+        drop(running);
     }
 }
 
-fn poll_caught(task: Pin<&mut (dyn Task + '_)>, cx: &mut Context<'_>) -> Poll<Result<RunEnd, ()>> {
-    match catch_unwind(AssertUnwindSafe(|| task.poll_run(cx))) {
+fn poll_caught(
+    task: Pin<&mut (dyn Task + '_)>,
+    cx: &mut Context<'_>,
+    completed: &mut dyn FnMut(),
+) -> Poll<Result<RunEnd, ()>> {
+    match catch_unwind(AssertUnwindSafe(|| task.poll_run(cx, completed))) {
         Ok(Poll::Pending) => Poll::Pending,
         Ok(Poll::Ready(end)) => Poll::Ready(Ok(end)),
         Err(payload) => {

@@ -29,7 +29,12 @@ impl Task for Probe {
         self.verdict.lock().unwrap().push((self.label, rejection));
     }
 
-    fn poll_run(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<RunEnd> {
+    fn poll_run(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        completed: &mut dyn FnMut(),
+    ) -> Poll<RunEnd> {
+        completed();
         Poll::Ready(RunEnd::Completed)
     }
 }
@@ -66,7 +71,7 @@ fn probe(label: u32, verdict: &Verdicts) -> BoxTask {
 fn pop(shared: &Shared, worker: usize, waker: &Waker) -> Poll<Option<u32>> {
     let mut cx = Context::from_waker(waker);
     shared
-        .poll_pop(worker, &mut cx, false)
+        .poll_pop(worker, &mut cx)
         .map(|e| e.map(|e| e.id as u32))
 }
 
@@ -244,7 +249,7 @@ fn an_abandoned_item_is_skipped_at_dequeue_and_frees_its_worker() {
     });
     q.submit(gone, None).unwrap();
     let mut cx = Context::from_waker(Waker::noop());
-    let Poll::Ready(Some(entry)) = q.poll_pop(0, &mut cx, false) else {
+    let Poll::Ready(Some(entry)) = q.poll_pop(0, &mut cx) else {
         panic!("the item should be there")
     };
     assert_eq!(q.running.load(Ordering::Relaxed), 1);
@@ -263,7 +268,7 @@ fn an_item_that_waited_max_wait_is_failed_at_dequeue() {
     let long_ago = tokio::time::Instant::now() - std::time::Duration::from_millis(5);
     q.submit(probe(0, &verdicts), Some(long_ago)).unwrap();
     let mut cx = Context::from_waker(Waker::noop());
-    let Poll::Ready(Some(entry)) = q.poll_pop(0, &mut cx, false) else {
+    let Poll::Ready(Some(entry)) = q.poll_pop(0, &mut cx) else {
         panic!("the item should be there")
     };
     assert!(q.admit(entry).is_none());

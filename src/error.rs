@@ -70,6 +70,10 @@ pub enum Error<E> {
     /// the item's work panicked.
     #[error(transparent)]
     QueueClosed(QueueClosed),
+    /// A [`Bulkhead`](crate::Bulkhead) had no free permit: no room (or no time) to wait, or the
+    /// wait ran out. Never reported as a timeout.
+    #[error(transparent)]
+    BulkheadFull(BulkheadFull),
 }
 
 impl<E> Error<E> {
@@ -133,6 +137,7 @@ impl<E> Error<E> {
             Error::QueueFull(e) => Some(Rejection::QueueFull(e.clone())),
             Error::QueueTimeout(e) => Some(Rejection::QueueTimeout(e.clone())),
             Error::QueueClosed(e) => Some(Rejection::QueueClosed(e.clone())),
+            Error::BulkheadFull(e) => Some(Rejection::BulkheadFull(e.clone())),
         }
     }
 
@@ -153,6 +158,7 @@ impl<E> Error<E> {
             Error::QueueFull(e) => Error::QueueFull(e),
             Error::QueueTimeout(e) => Error::QueueTimeout(e),
             Error::QueueClosed(e) => Error::QueueClosed(e),
+            Error::BulkheadFull(e) => Error::BulkheadFull(e),
         }
     }
 }
@@ -164,6 +170,7 @@ impl<E> From<Rejection> for Error<E> {
             Rejection::QueueFull(e) => Error::QueueFull(e),
             Rejection::QueueTimeout(e) => Error::QueueTimeout(e),
             Rejection::QueueClosed(e) => Error::QueueClosed(e),
+            Rejection::BulkheadFull(e) => Error::BulkheadFull(e),
         }
     }
 }
@@ -202,6 +209,9 @@ pub enum Rejection {
     /// A [`Queue`](crate::Queue) could not run the item.
     #[error(transparent)]
     QueueClosed(QueueClosed),
+    /// A [`Bulkhead`](crate::Bulkhead) had no free permit.
+    #[error(transparent)]
+    BulkheadFull(BulkheadFull),
 }
 
 impl Rejection {
@@ -219,6 +229,7 @@ impl Rejection {
             Rejection::QueueFull(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => {
                 None
             }
+            Rejection::BulkheadFull(_) => None,
         }
     }
 
@@ -239,6 +250,7 @@ impl Rejection {
             Rejection::QueueFull(e) => e.name(),
             Rejection::QueueTimeout(e) => e.name(),
             Rejection::QueueClosed(e) => e.name(),
+            Rejection::BulkheadFull(e) => e.name(),
         }
     }
 
@@ -256,6 +268,7 @@ impl Rejection {
             Rejection::QueueFull(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => {
                 "queue"
             }
+            Rejection::BulkheadFull(_) => "bulkhead",
         }
     }
 }
@@ -477,6 +490,106 @@ impl QueueClosedReason {
     }
 }
 
+/// A [`Bulkhead`](crate::Bulkhead) had no free permit for the call.
+///
+/// Downcast a tower `BoxError` to this type to recognise it. [`reason`](Self::reason) says
+/// whether there was no room (or no time) to wait, or the wait ran out.
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::{Bulkhead, Error, error::BulkheadFullReason};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// let bulkhead = Bulkhead::builder().max_concurrent(1).name("db").build()?;
+/// let busy = tokio::spawn({
+///     let bulkhead = bulkhead.clone();
+///     async move {
+///         let slow = || async { tokio::time::sleep(Duration::from_secs(1)).await; Ok::<_, std::io::Error>(()) };
+///         bulkhead.call(slow).await
+///     }
+/// });
+/// tokio::task::yield_now().await; // let the busy call take the only permit
+///
+/// let Err(Error::BulkheadFull(full)) = bulkhead.call(|| async { Ok::<_, std::io::Error>(()) }).await else {
+///     panic!("expected a full bulkhead")
+/// };
+/// assert_eq!(full.reason(), BulkheadFullReason::Full);
+/// assert_eq!(full.to_string(), "bulkhead `db` is full (1 calls in flight, no room to wait)");
+/// assert!(busy.await.unwrap().is_ok());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bulkhead `{name}` is full ({max_concurrent} calls in flight, {})", .reason.describe())]
+pub struct BulkheadFull {
+    name: Name,
+    max_concurrent: usize,
+    reason: BulkheadFullReason,
+}
+
+impl BulkheadFull {
+    pub(crate) fn new(name: Name, max_concurrent: usize, reason: BulkheadFullReason) -> Self {
+        Self {
+            name,
+            max_concurrent,
+            reason,
+        }
+    }
+
+    /// Why the call got no permit.
+    pub fn reason(&self) -> BulkheadFullReason {
+        self.reason
+    }
+
+    /// The bulkhead's limit of calls in flight.
+    pub fn max_concurrent(&self) -> usize {
+        self.max_concurrent
+    }
+
+    /// The name of the bulkhead.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+}
+
+/// Why a [`Bulkhead`](crate::Bulkhead) rejected a call.
+///
+/// ```
+/// use failguard::error::BulkheadFullReason;
+/// assert_ne!(BulkheadFullReason::Full, BulkheadFullReason::WaitTimedOut);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BulkheadFullReason {
+    /// Every permit was taken and there was no room to wait (every waiting place taken, or a
+    /// maximum wait of zero).
+    Full,
+    /// The call waited its whole maximum wait without getting a permit.
+    WaitTimedOut,
+}
+
+impl BulkheadFullReason {
+    fn describe(self) -> &'static str {
+        match self {
+            BulkheadFullReason::Full => "no room to wait",
+            BulkheadFullReason::WaitTimedOut => "the wait ran out",
+        }
+    }
+
+    /// The reason as it appears in `tracing` events: `"full"` or `"wait_timed_out"`.
+    ///
+    /// ```
+    /// assert_eq!(failguard::error::BulkheadFullReason::Full.as_str(), "full");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkheadFullReason::Full => "full",
+            BulkheadFullReason::WaitTimedOut => "wait_timed_out",
+        }
+    }
+}
+
 /// An error type that can carry failguard's rejections.
 ///
 /// Every failguard tower layer keeps its service's error type and requires only this trait of
@@ -555,6 +668,7 @@ impl PolicyError for BoxError {
             Rejection::QueueFull(e) => Box::new(e),
             Rejection::QueueTimeout(e) => Box::new(e),
             Rejection::QueueClosed(e) => Box::new(e),
+            Rejection::BulkheadFull(e) => Box::new(e),
         }
     }
 
@@ -570,6 +684,9 @@ impl PolicyError for BoxError {
         }
         if let Some(e) = self.downcast_ref::<QueueClosed>() {
             return Some(Rejection::QueueClosed(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<BulkheadFull>() {
+            return Some(Rejection::BulkheadFull(e.clone()));
         }
         None
     }

@@ -72,3 +72,23 @@ pub(crate) fn queue_panicked(name: &Name) {
         "queued work panicked"
     );
 }
+
+/// `bulkhead.rejected` (WARN): a bulkhead had no permit for a call.
+#[inline]
+pub(crate) fn bulkhead_rejected(
+    name: &Name,
+    reason: crate::error::BulkheadFullReason,
+    max_concurrent: usize,
+) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        name: "bulkhead.rejected",
+        target: "failguard",
+        tracing::Level::WARN,
+        policy = "bulkhead",
+        name = name.as_str(),
+        reason = reason.as_str(),
+        max_concurrent = max_concurrent as u64,
+        "bulkhead rejected a call"
+    );
+}

@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | [`Timeout`] | abandons a call that takes too long | [`Error::Timeout`] |
 //! | [`Fallback`] | answers with a value, a closure or another service when a call fails | — |
+//! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
 //! # Quick start
@@ -97,6 +98,7 @@
 //! |---|---|---|
 //! | `timeout.elapsed` | WARN | `policy = "timeout"`, `name`, `after_ms` |
 //! | `fallback.applied` | INFO | `policy = "fallback"`, `name`, `rejection` (the rejecting policy, if any) |
+//! | `bulkhead.rejected` | WARN | `policy = "bulkhead"`, `name`, `reason` (`full`, `wait_timed_out`), `max_concurrent` |
 //! | `queue.shed` | WARN | `policy = "queue"`, `name`, `reason` (`rejected_newest`, `dropped_oldest`, `timed_out`, `closed`), `queued` |
 //! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
 //!
@@ -119,6 +121,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod bulkhead;
 pub mod error;
 mod events;
 mod ext;
@@ -131,6 +134,7 @@ pub mod queue;
 mod sync;
 pub mod timeout;
 
+pub use bulkhead::Bulkhead;
 pub use error::{BoxError, ConfigError, Error, PolicyError, Rejection};
 pub use ext::FutureExt;
 pub use fallback::Fallback;

@@ -12,6 +12,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
+mod bulkhead;
 mod fallback;
 mod queue;
 mod timeout;

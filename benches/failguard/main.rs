@@ -6,9 +6,10 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod bulkhead;
 mod queue;
 mod support;
 mod timeout;
 
-criterion_group!(benches, timeout::bench, queue::bench);
+criterion_group!(benches, bulkhead::bench, timeout::bench, queue::bench);
 criterion_main!(benches);

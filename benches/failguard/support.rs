@@ -35,3 +35,26 @@ where
 pub fn per_call(group: &mut BenchmarkGroup<'_, WallTime>) {
     group.throughput(Throughput::Elements(1));
 }
+
+/// Times `iters` sequential `ready()` + `call(req)` round trips through a tower service, as a
+/// tower client must drive it.
+pub fn time_service<S, Req>(
+    rt: &tokio::runtime::Runtime,
+    iters: u64,
+    service: &mut S,
+    mut request: impl FnMut() -> Req,
+) -> Duration
+where
+    S: tower::Service<Req>,
+    S::Error: std::fmt::Debug,
+{
+    use tower::ServiceExt;
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            let ready = service.ready().await.expect("the service is ready");
+            std::hint::black_box(ready.call(request()).await.ok());
+        }
+        start.elapsed()
+    })
+}

@@ -74,6 +74,10 @@ pub enum Error<E> {
     /// wait ran out. Never reported as a timeout.
     #[error(transparent)]
     BulkheadFull(BulkheadFull),
+    /// A [`CircuitBreaker`](crate::CircuitBreaker) was open: the call was not made.
+    /// [`retry_after`](CircuitOpen::retry_after) says when it may let calls through again.
+    #[error(transparent)]
+    CircuitOpen(CircuitOpen),
 }
 
 impl<E> Error<E> {
@@ -138,6 +142,7 @@ impl<E> Error<E> {
             Error::QueueTimeout(e) => Some(Rejection::QueueTimeout(e.clone())),
             Error::QueueClosed(e) => Some(Rejection::QueueClosed(e.clone())),
             Error::BulkheadFull(e) => Some(Rejection::BulkheadFull(e.clone())),
+            Error::CircuitOpen(e) => Some(Rejection::CircuitOpen(e.clone())),
         }
     }
 
@@ -159,6 +164,7 @@ impl<E> Error<E> {
             Error::QueueTimeout(e) => Error::QueueTimeout(e),
             Error::QueueClosed(e) => Error::QueueClosed(e),
             Error::BulkheadFull(e) => Error::BulkheadFull(e),
+            Error::CircuitOpen(e) => Error::CircuitOpen(e),
         }
     }
 }
@@ -171,6 +177,7 @@ impl<E> From<Rejection> for Error<E> {
             Rejection::QueueTimeout(e) => Error::QueueTimeout(e),
             Rejection::QueueClosed(e) => Error::QueueClosed(e),
             Rejection::BulkheadFull(e) => Error::BulkheadFull(e),
+            Rejection::CircuitOpen(e) => Error::CircuitOpen(e),
         }
     }
 }
@@ -212,6 +219,9 @@ pub enum Rejection {
     /// A [`Bulkhead`](crate::Bulkhead) had no free permit.
     #[error(transparent)]
     BulkheadFull(BulkheadFull),
+    /// A [`CircuitBreaker`](crate::CircuitBreaker) was open.
+    #[error(transparent)]
+    CircuitOpen(CircuitOpen),
 }
 
 impl Rejection {
@@ -230,6 +240,7 @@ impl Rejection {
                 None
             }
             Rejection::BulkheadFull(_) => None,
+            Rejection::CircuitOpen(e) => e.retry_after(),
         }
     }
 
@@ -251,6 +262,7 @@ impl Rejection {
             Rejection::QueueTimeout(e) => e.name(),
             Rejection::QueueClosed(e) => e.name(),
             Rejection::BulkheadFull(e) => e.name(),
+            Rejection::CircuitOpen(e) => e.name(),
         }
     }
 
@@ -269,6 +281,7 @@ impl Rejection {
                 "queue"
             }
             Rejection::BulkheadFull(_) => "bulkhead",
+            Rejection::CircuitOpen(_) => "circuit-breaker",
         }
     }
 }
@@ -590,6 +603,54 @@ impl BulkheadFullReason {
     }
 }
 
+/// A [`CircuitBreaker`](crate::CircuitBreaker) was open, so the call was not made.
+///
+/// Downcast a tower `BoxError` to this type to recognise it.
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::{CircuitBreaker, Error};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// let breaker = CircuitBreaker::builder()
+///     .name("payments")
+///     .open_duration(Duration::from_secs(30))
+///     .build()?;
+/// breaker.force_open();
+/// let Err(Error::CircuitOpen(open)) = breaker.call(|| async { Ok::<_, std::io::Error>(()) }).await else {
+///     panic!("expected an open circuit")
+/// };
+/// assert_eq!(open.name(), "payments");
+/// assert_eq!(open.retry_after(), None); // forced open: no known end
+/// assert_eq!(open.to_string(), "circuit breaker `payments` is open");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("circuit breaker `{name}` is open{}", .retry_after.map(|d| format!("; retry after {d:?}")).unwrap_or_default())]
+pub struct CircuitOpen {
+    name: Name,
+    retry_after: Option<Duration>,
+}
+
+impl CircuitOpen {
+    pub(crate) fn new(name: Name, retry_after: Option<Duration>) -> Self {
+        Self { name, retry_after }
+    }
+
+    /// How long until the breaker lets a probe through, when it is open for a known time. `None`
+    /// when it is forced open, or half-open with every probe taken.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The name of the breaker.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+}
+
 /// An error type that can carry failguard's rejections.
 ///
 /// Every failguard tower layer keeps its service's error type and requires only this trait of
@@ -669,6 +730,7 @@ impl PolicyError for BoxError {
             Rejection::QueueTimeout(e) => Box::new(e),
             Rejection::QueueClosed(e) => Box::new(e),
             Rejection::BulkheadFull(e) => Box::new(e),
+            Rejection::CircuitOpen(e) => Box::new(e),
         }
     }
 
@@ -687,6 +749,9 @@ impl PolicyError for BoxError {
         }
         if let Some(e) = self.downcast_ref::<BulkheadFull>() {
             return Some(Rejection::BulkheadFull(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<CircuitOpen>() {
+            return Some(Rejection::CircuitOpen(e.clone()));
         }
         None
     }

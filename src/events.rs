@@ -92,3 +92,49 @@ pub(crate) fn bulkhead_rejected(
         "bulkhead rejected a call"
     );
 }
+
+/// `breaker.transition` (WARN when opening, INFO otherwise): a circuit breaker changed state.
+#[inline]
+pub(crate) fn breaker_transition(change: &crate::breaker::StateChange) {
+    #[cfg(feature = "tracing")]
+    {
+        macro_rules! transition {
+            ($level:expr) => {
+                tracing::event!(
+                    name: "breaker.transition",
+                    target: "failguard",
+                    $level,
+                    policy = "circuit-breaker",
+                    name = change.name.as_str(),
+                    from = change.from.as_str(),
+                    to = change.to.as_str(),
+                    failure_rate = change.failure_rate,
+                    slow_call_rate = change.slow_call_rate,
+                    "circuit breaker changed state"
+                )
+            };
+        }
+        use crate::breaker::State;
+        if matches!(change.to, State::Open | State::ForcedOpen) {
+            transition!(tracing::Level::WARN);
+        } else {
+            transition!(tracing::Level::INFO);
+        }
+    }
+}
+
+/// `breaker.rejected` (DEBUG: an open breaker rejects every call, and WARN would flood logs): a
+/// circuit breaker rejected a call.
+#[inline]
+pub(crate) fn breaker_rejected(name: &Name, retry_after: Option<Duration>) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        name: "breaker.rejected",
+        target: "failguard",
+        tracing::Level::DEBUG,
+        policy = "circuit-breaker",
+        name = name.as_str(),
+        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
+        "circuit breaker rejected a call"
+    );
+}

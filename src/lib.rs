@@ -121,6 +121,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod breaker;
 pub mod bulkhead;
 pub mod error;
 mod events;
@@ -134,6 +135,7 @@ pub mod queue;
 mod sync;
 pub mod timeout;
 
+pub use breaker::CircuitBreaker;
 pub use bulkhead::Bulkhead;
 pub use error::{BoxError, ConfigError, Error, PolicyError, Rejection};
 pub use ext::FutureExt;

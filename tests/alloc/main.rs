@@ -12,6 +12,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
+mod breaker;
 mod bulkhead;
 mod fallback;
 mod queue;

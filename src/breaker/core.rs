@@ -1,0 +1,522 @@
+//! The breaker's state machine. Admission and recording are lock-free; transitions (rare) take
+//! a short lock and bump a generation, so a result admitted in one state never counts in another.
+
+use std::{fmt, sync::Arc as StdArc, time::Duration};
+
+use tokio::time::Instant;
+
+use super::window::{Mark, Totals, Window};
+use crate::{
+    Name, Outcome, events,
+    sync::{
+        AtomicU32, AtomicU64, Mutex,
+        Ordering::{AcqRel, Acquire, Relaxed, Release},
+    },
+};
+
+/// The state of a circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum State {
+    /// Calls flow; outcomes are recorded in the window.
+    Closed,
+    /// Calls are rejected until the open duration has passed.
+    Open,
+    /// A limited number of probe calls decide whether to close or open again.
+    HalfOpen,
+    /// Opened by hand ([`force_open`](super::CircuitBreaker::force_open)): rejects until reset.
+    ForcedOpen,
+    /// Disabled by hand ([`disable`](super::CircuitBreaker::disable)): every call flows, nothing
+    /// is recorded.
+    Disabled,
+}
+
+impl State {
+    const fn code(self) -> u64 {
+        match self {
+            State::Closed => 0,
+            State::Open => 1,
+            State::HalfOpen => 2,
+            State::ForcedOpen => 3,
+            State::Disabled => 4,
+        }
+    }
+
+    fn from_code(code: u64) -> Self {
+        match code {
+            0 => State::Closed,
+            1 => State::Open,
+            2 => State::HalfOpen,
+            3 => State::ForcedOpen,
+            _ => State::Disabled,
+        }
+    }
+
+    /// The state's name as it appears in events: `"closed"`, `"open"`, `"half_open"`,
+    /// `"forced_open"`, `"disabled"`.
+    ///
+    /// ```
+    /// assert_eq!(failguard::breaker::State::HalfOpen.as_str(), "half_open");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Closed => "closed",
+            State::Open => "open",
+            State::HalfOpen => "half_open",
+            State::ForcedOpen => "forced_open",
+            State::Disabled => "disabled",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A change of state, as given to [`on_state_change`](super::CircuitBreakerBuilder::on_state_change)
+/// callbacks.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StateChange {
+    /// The breaker's name.
+    pub name: Name,
+    /// The state it left.
+    pub from: State,
+    /// The state it entered.
+    pub to: State,
+    /// The failure rate (0.0 to 1.0) that decided it, when a window decided it.
+    pub failure_rate: Option<f64>,
+    /// The slow-call rate (0.0 to 1.0) that decided it, when a window decided it.
+    pub slow_call_rate: Option<f64>,
+}
+
+pub(crate) type Listener = StdArc<dyn Fn(&StateChange) + Send + Sync>;
+
+/// The breaker's configuration, checked by the builder.
+pub(crate) struct Config {
+    pub(crate) name: Name,
+    pub(crate) failure_rate: f64,
+    pub(crate) slow_call_rate: f64,
+    pub(crate) slow_call_duration: Option<Duration>,
+    /// As configured: the half-open verdict needs `min(minimum_calls, half_open_calls)`.
+    pub(crate) minimum_calls: u32,
+    /// What the closed window needs: `minimum_calls`, capped by a count window's size.
+    pub(crate) window_minimum: u32,
+    pub(crate) open_duration: Duration,
+    pub(crate) open_backoff: f64,
+    pub(crate) max_open_duration: Duration,
+    pub(crate) half_open_calls: u32,
+    pub(crate) max_half_open_wait: Option<Duration>,
+    pub(crate) listeners: Vec<Listener>,
+}
+
+const CODE_BITS: u32 = 3;
+const CODE_MASK: u64 = (1 << CODE_BITS) - 1;
+
+/// The shared state of a [`CircuitBreaker`](super::CircuitBreaker); it only appears in type
+/// signatures.
+pub struct BreakerState {
+    pub(crate) cfg: Config,
+    window: Window,
+    /// `generation << 3 | state code`.
+    word: AtomicU64,
+    base: Instant,
+    /// Nanoseconds since `base` when the breaker last opened / entered half-open.
+    since: AtomicU64,
+    open_for: AtomicU64,
+    openings: AtomicU32,
+    probes_admitted: AtomicU32,
+    /// Half-open results: calls, failures and slow calls, 21 bits each (as the window's totals).
+    probes: AtomicU64,
+    rejected: AtomicU64,
+    transition: Mutex<()>,
+}
+
+impl fmt::Debug for BreakerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BreakerState")
+            .field("name", &self.cfg.name)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Leave to make one call, tied to the state and generation it was given in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Permit {
+    generation: u64,
+    state: State,
+    start: Option<Instant>,
+}
+
+/// The answer to "may this call go?".
+#[derive(Debug)]
+pub(crate) enum Admission {
+    Admit(Permit),
+    Reject { retry_after: Option<Duration> },
+}
+
+fn nanos(d: Duration) -> u64 {
+    d.as_nanos().min(u64::MAX as u128) as u64
+}
+
+impl BreakerState {
+    pub(crate) fn new(cfg: Config, window: Window, base: Instant) -> Self {
+        Self {
+            cfg,
+            window,
+            word: AtomicU64::new(State::Closed.code()),
+            base,
+            since: AtomicU64::new(0),
+            open_for: AtomicU64::new(0),
+            openings: AtomicU32::new(0),
+            probes_admitted: AtomicU32::new(0),
+            probes: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            transition: Mutex::new(()),
+        }
+    }
+
+    fn at(&self, now: Instant) -> u64 {
+        nanos(now.saturating_duration_since(self.base))
+    }
+
+    pub(crate) fn state(&self) -> State {
+        State::from_code(self.word.load(Acquire) & CODE_MASK)
+    }
+
+    fn needs_start(&self) -> bool {
+        self.cfg.slow_call_duration.is_some()
+    }
+
+    /// May a call go now? In the closed state this is one atomic load (and a clock read only if
+    /// slow calls are tracked).
+    #[inline]
+    pub(crate) fn admit(&self) -> Admission {
+        let word = self.word.load(Acquire);
+        let generation = word >> CODE_BITS;
+        match State::from_code(word & CODE_MASK) {
+            State::Closed => Admission::Admit(Permit {
+                generation,
+                state: State::Closed,
+                start: self.needs_start().then(Instant::now),
+            }),
+            State::Disabled => Admission::Admit(Permit {
+                generation,
+                state: State::Disabled,
+                start: None,
+            }),
+            _ => self.admit_slow(word),
+        }
+    }
+
+    #[cold]
+    fn admit_slow(&self, word: u64) -> Admission {
+        let now = Instant::now();
+        let generation = word >> CODE_BITS;
+        match State::from_code(word & CODE_MASK) {
+            State::Open => {
+                let until = self
+                    .since
+                    .load(Acquire)
+                    .saturating_add(self.open_for.load(Acquire));
+                let at = self.at(now);
+                if at >= until {
+                    // The first call at or after the deadline moves the breaker to half-open.
+                    self.transition(generation, State::Open, State::HalfOpen, now, None);
+                    return self.admit();
+                }
+                self.reject(Some(Duration::from_nanos(until - at)))
+            }
+            State::HalfOpen => {
+                if let Some(wait) = self.cfg.max_half_open_wait {
+                    let entered = self.since.load(Acquire);
+                    if self.at(now) >= entered.saturating_add(nanos(wait)) {
+                        // Probes that never report must not hold the breaker half-open forever.
+                        self.transition(generation, State::HalfOpen, State::Open, now, None);
+                        return self.admit();
+                    }
+                }
+                let limit = self.cfg.half_open_calls;
+                let taken = self
+                    .probes_admitted
+                    .fetch_update(AcqRel, Acquire, |n| (n < limit).then_some(n + 1));
+                match taken {
+                    Ok(_) if self.word.load(Acquire) == word => Admission::Admit(Permit {
+                        generation,
+                        state: State::HalfOpen,
+                        start: Some(now),
+                    }),
+                    Ok(_) => {
+                        // The breaker moved on while we took a probe: give it back and look again.
+                        self.return_probe(generation);
+                        self.admit()
+                    }
+                    Err(_) => self.reject(None),
+                }
+            }
+            State::ForcedOpen => self.reject(None),
+            State::Closed | State::Disabled => self.admit(),
+        }
+    }
+
+    fn reject(&self, retry_after: Option<Duration>) -> Admission {
+        self.rejected.fetch_add(1, Relaxed);
+        events::breaker_rejected(&self.cfg.name, retry_after);
+        Admission::Reject { retry_after }
+    }
+
+    fn return_probe(&self, generation: u64) {
+        if self.word.load(Acquire) >> CODE_BITS == generation {
+            let _ = self
+                .probes_admitted
+                .fetch_update(AcqRel, Acquire, |n| n.checked_sub(1));
+        }
+    }
+
+    /// A call given `permit` was dropped before it finished: it counts nowhere and gives back
+    /// a probe permit if it held one.
+    pub(crate) fn cancel(&self, permit: Permit) {
+        if permit.state == State::HalfOpen {
+            self.return_probe(permit.generation);
+        }
+    }
+
+    /// Records how a call given `permit` ended.
+    #[inline]
+    pub(crate) fn record(&self, permit: Permit, outcome: Outcome) {
+        let word = self.word.load(Acquire);
+        if word >> CODE_BITS != permit.generation {
+            // Admitted in an earlier state: it does not count in this one.
+            return;
+        }
+        if outcome == Outcome::Ignored {
+            self.cancel(permit);
+            return;
+        }
+        let needs_now = self.window.needs_clock() || permit.start.is_some();
+        let now = needs_now.then(Instant::now);
+        let slow = match (self.cfg.slow_call_duration, permit.start, now) {
+            (Some(limit), Some(start), Some(now)) => now.saturating_duration_since(start) > limit,
+            _ => false,
+        };
+        let mark = Mark {
+            failure: outcome == Outcome::Failure,
+            slow,
+        };
+        match permit.state {
+            State::Closed => {
+                let totals = self.window.record(mark, now);
+                if totals.calls >= self.cfg.window_minimum && self.over_threshold(totals) {
+                    let now = now.unwrap_or_else(Instant::now);
+                    self.transition(
+                        permit.generation,
+                        State::Closed,
+                        State::Open,
+                        now,
+                        Some(totals),
+                    );
+                }
+            }
+            State::HalfOpen => {
+                let delta = mark.packed() as u64;
+                let totals =
+                    Totals::unpack(self.probes.fetch_add(delta, AcqRel).wrapping_add(delta));
+                let needed = self.cfg.minimum_calls.min(self.cfg.half_open_calls);
+                if totals.calls >= needed {
+                    let to = if self.over_threshold(totals) {
+                        State::Open
+                    } else {
+                        State::Closed
+                    };
+                    let now = now.unwrap_or_else(Instant::now);
+                    self.transition(permit.generation, State::HalfOpen, to, now, Some(totals));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn over_threshold(&self, t: Totals) -> bool {
+        let calls = t.calls.max(1) as f64;
+        t.failures as f64 / calls >= self.cfg.failure_rate
+            || (self.cfg.slow_call_duration.is_some()
+                && t.slow as f64 / calls >= self.cfg.slow_call_rate)
+    }
+
+    /// The open duration for the next opening: `open_duration * open_backoff^k` for the k-th
+    /// consecutive opening, capped at `max_open_duration`.
+    fn next_open_duration(&self) -> Duration {
+        let k = self.openings.fetch_add(1, AcqRel);
+        let base = self.cfg.open_duration.as_secs_f64();
+        let grown = base * self.cfg.open_backoff.powi(k.min(1_000) as i32);
+        let capped = grown.min(self.cfg.max_open_duration.as_secs_f64());
+        Duration::try_from_secs_f64(capped).unwrap_or(self.cfg.max_open_duration)
+    }
+
+    /// Moves from `from` (in `generation`) to `to`, unless someone already moved on.
+    fn transition(
+        &self,
+        generation: u64,
+        from: State,
+        to: State,
+        now: Instant,
+        totals: Option<Totals>,
+    ) {
+        let _guard = self.transition.lock().unwrap();
+        let word = self.word.load(Acquire);
+        if word != generation << CODE_BITS | from.code() {
+            return;
+        }
+        self.enter(word, to, now);
+        drop(_guard);
+        self.announce(from, to, totals);
+    }
+
+    /// Enters `to`; called with the transition lock held.
+    fn enter(&self, word: u64, to: State, now: Instant) {
+        let next_generation = (word >> CODE_BITS) + 1;
+        match to {
+            State::Open => {
+                self.open_for
+                    .store(nanos(self.next_open_duration()), Release);
+                self.since.store(self.at(now), Release);
+            }
+            State::HalfOpen => {
+                self.probes_admitted.store(0, Release);
+                self.probes.store(0, Release);
+                self.since.store(self.at(now), Release);
+            }
+            State::Closed => {
+                self.openings.store(0, Release);
+                self.window.clear();
+            }
+            State::ForcedOpen | State::Disabled => {}
+        }
+        self.word
+            .store(next_generation << CODE_BITS | to.code(), Release);
+    }
+
+    fn announce(&self, from: State, to: State, totals: Option<Totals>) {
+        let rate = |n: u32, t: Totals| n as f64 / t.calls.max(1) as f64;
+        let change = StateChange {
+            name: self.cfg.name.clone(),
+            from,
+            to,
+            failure_rate: totals.map(|t| rate(t.failures, t)),
+            slow_call_rate: totals.map(|t| rate(t.slow, t)),
+        };
+        events::breaker_transition(&change);
+        for listener in &self.cfg.listeners {
+            listener(&change);
+        }
+    }
+
+    /// Moves to `to` by hand, from whatever state.
+    pub(crate) fn force(&self, to: State) {
+        let guard = self.transition.lock().unwrap();
+        let word = self.word.load(Acquire);
+        let from = State::from_code(word & CODE_MASK);
+        if to == State::Closed {
+            self.openings.store(0, Release);
+            self.window.clear();
+        }
+        self.enter(word, to, Instant::now());
+        drop(guard);
+        self.announce(from, to, None);
+    }
+
+    /// The window's totals (in the closed state) or the probes' (half-open).
+    pub(crate) fn totals(&self) -> Totals {
+        match self.state() {
+            State::HalfOpen => Totals::unpack(self.probes.load(Acquire)),
+            _ => self
+                .window
+                .totals(self.window.needs_clock().then(Instant::now)),
+        }
+    }
+
+    pub(crate) fn rejected(&self) -> u64 {
+        self.rejected.load(Relaxed)
+    }
+
+    pub(crate) fn retry_after_now(&self) -> Option<Duration> {
+        (self.state() == State::Open).then(|| {
+            let until = self
+                .since
+                .load(Acquire)
+                .saturating_add(self.open_for.load(Acquire));
+            Duration::from_nanos(until.saturating_sub(self.at(Instant::now())))
+        })
+    }
+
+    pub(crate) fn open_error(&self, retry_after: Option<Duration>) -> crate::error::CircuitOpen {
+        crate::error::CircuitOpen::new(self.cfg.name.clone(), retry_after)
+    }
+}
+
+#[cfg(all(test, failguard_loom))]
+mod loom_tests {
+    use super::*;
+    use crate::{breaker::window::CountWindow, sync::Arc};
+    use loom::thread;
+
+    fn half_open(probes: u32) -> Arc<BreakerState> {
+        let cfg = Config {
+            name: Name::from("loom"),
+            failure_rate: 0.5,
+            slow_call_rate: 1.0,
+            slow_call_duration: None,
+            minimum_calls: 2,
+            window_minimum: 2,
+            open_duration: Duration::from_secs(1),
+            open_backoff: 1.0,
+            max_open_duration: Duration::from_secs(1),
+            half_open_calls: probes,
+            max_half_open_wait: None,
+            listeners: Vec::new(),
+        };
+        let state = Arc::new(BreakerState::new(
+            cfg,
+            Window::Count(CountWindow::new(4)),
+            Instant::now(),
+        ));
+        state.force(State::HalfOpen);
+        state
+    }
+
+    /// Three callers race for one probe permit while one of them may give its permit back:
+    /// never more than one probe is admitted at a time, and the permit count ends where it
+    /// started.
+    #[test]
+    fn loom_half_open_never_admits_more_than_the_limit() {
+        loom::model(|| {
+            let s = half_open(1);
+            let admitted = Arc::new(AtomicU32::new(0));
+            let threads: Vec<_> = (0..3)
+                .map(|_| {
+                    let (s, admitted) = (s.clone(), admitted.clone());
+                    thread::spawn(move || {
+                        if let Admission::Admit(permit) = s.admit() {
+                            let now = admitted.fetch_add(1, AcqRel) + 1;
+                            assert!(now <= 1, "{now} probes in flight");
+                            admitted.fetch_sub(1, AcqRel);
+                            s.cancel(permit);
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert_eq!(
+                s.probes_admitted.load(Acquire),
+                0,
+                "every probe permit came back"
+            );
+            assert_eq!(s.state(), State::HalfOpen);
+        });
+    }
+}

@@ -1,0 +1,90 @@
+use std::task::{Context, Poll};
+
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{BreakerFuture, BreakerState, CircuitBreaker};
+use crate::{Classify, PolicyError, sync::Arc};
+
+/// A [`CircuitBreaker`] as a tower [`Layer`].
+///
+/// Every clone of the layer, every service it makes, and every application of it (axum applies
+/// layers more than once) share one breaker: one window, one state. The service's error type must
+/// implement [`PolicyError`](crate::PolicyError).
+///
+/// # Examples
+///
+/// ```
+/// use failguard::{CircuitBreaker, Error};
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let breaker = CircuitBreaker::builder().name("users").build()?;
+/// let mut svc = ServiceBuilder::new()
+///     .layer(breaker.layer())
+///     .map_err(Error::Inner)
+///     .service_fn(|id: u64| async move { Ok::<_, std::io::Error>(id * 2) });
+/// assert_eq!(svc.ready().await?.call(21).await?, 42);
+/// assert_eq!(breaker.snapshot().calls, 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BreakerLayer<C> {
+    breaker: CircuitBreaker<C>,
+}
+
+impl<C> BreakerLayer<C> {
+    /// The layer of `breaker`; the same as [`CircuitBreaker::layer`].
+    pub fn new(breaker: CircuitBreaker<C>) -> Self {
+        Self { breaker }
+    }
+}
+
+impl<S, C: Clone> Layer<S> for BreakerLayer<C> {
+    type Service = BreakerService<S, C>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BreakerService {
+            inner,
+            state: self.breaker.state.clone(),
+            classify: self.breaker.classify.clone(),
+        }
+    }
+}
+
+/// A tower [`Service`] behind a [`CircuitBreaker`]; made by [`BreakerLayer`].
+///
+/// `poll_ready` is the inner service's; the breaker decides in `call`: when it rejects, the inner
+/// service is not called at all and the future answers `CircuitOpen` at once.
+#[derive(Debug, Clone)]
+pub struct BreakerService<S, C> {
+    inner: S,
+    state: Arc<BreakerState>,
+    classify: C,
+}
+
+impl<S, C, Req> Service<Req> for BreakerService<S, C>
+where
+    S: Service<Req>,
+    S::Error: PolicyError,
+    C: Classify<S::Response, S::Error> + Clone,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BreakerFuture<S::Future, Arc<BreakerState>, C>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, req: Req) -> Self::Future {
+        let inner = &mut self.inner;
+        BreakerFuture::new(self.state.clone(), self.classify.clone(), || {
+            inner.call(req)
+        })
+    }
+}

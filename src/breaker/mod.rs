@@ -1,0 +1,749 @@
+//! Circuit breaker: stop calling a dependency that is failing, and find out when it recovers.
+//!
+//! ```text
+//!            failure or slow-call rate >= threshold
+//!            (with at least `minimum_calls` in the window)
+//!   +--------+ ------------------------------------> +------+
+//!   | Closed |                                      | Open | -- rejects with CircuitOpen
+//!   +--------+ <--+                                 +------+    { retry_after }
+//!        ^        |                                    |
+//!        |        | probes below the thresholds        | first call at or after
+//!        |        |                                    | opened_at + open_duration
+//!        |   +-----------+ <---------------------------+
+//!        +---| Half-open | -- at most `half_open_calls` probes in flight
+//!            +-----------+ --> Open again when the probes are at or above a threshold,
+//!                              or when `max_half_open_wait` passes without a verdict
+//! ```
+//!
+//! `force_open`, `disable` and `reset` move the breaker by hand to `ForcedOpen` (rejects until
+//! reset), `Disabled` (every call flows, nothing is recorded) or a fresh `Closed`.
+//!
+//! # Boundary conventions
+//!
+//! | rule | convention |
+//! |---|---|
+//! | failure rate trips | `failures / calls >= failure_rate` (inclusive) |
+//! | slow-call rate trips | `slow / calls >= slow_call_rate` (inclusive), only if `slow_call_duration` is set |
+//! | a call is slow | its duration is strictly greater than `slow_call_duration` |
+//! | the window is judged | once it holds at least `minimum_calls` calls; a count window of N holds at most N, so its effective minimum is `min(minimum_calls, N)` |
+//! | open → half-open | the first call at or after `opened_at + open_duration` (lazy: no timer, no task) |
+//! | half-open verdict | after `min(minimum_calls, half_open_calls)` probe results, by the same thresholds |
+//! | half-open → closed | with an empty window |
+//! | open duration | `open_duration * open_backoff^k` for the k-th consecutive opening (k from 0), capped at `max_open_duration`; back to `open_duration` once closed |
+//! | ignored outcomes, cancelled calls | count nowhere; a half-open probe's permit is given back |
+//! | a result from an earlier state | does not count (each state change starts a new generation) |
+//!
+//! # Costs
+//!
+//! Closed, admission is one atomic load; recording into a count window is one `fetch_add` on the
+//! ring's sequence, one slot swap and one `fetch_add` on the packed totals; no lock, no
+//! allocation, and no clock read unless slow calls are tracked. The time window reads the clock
+//! and updates its bucket and totals counters; it takes a short lock only to move forward, at
+//! most once per bucket width. Open, rejecting is one atomic load and one clock read.
+//!
+//! The count window's exact last-N order needs one shared sequence, so cores recording at once
+//! share that cache line; the time window's counters are shared the same way (not striped per
+//! core). See the benchmarks in the README for what that costs under contention.
+//!
+//! # Sharing
+//!
+//! `CircuitBreaker` is a cheap handle around one shared state: every clone, every layer made
+//! with [`layer`](CircuitBreaker::layer), every service that layer makes, and every application of
+//! the layer share one breaker.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use failguard::{CircuitBreaker, Error, breaker::State};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), failguard::ConfigError> {
+//! let breaker = CircuitBreaker::builder()
+//!     .count_window(10)
+//!     .minimum_calls(4)
+//!     .failure_rate(0.5)
+//!     .open_duration(Duration::from_secs(5))
+//!     .name("inventory")
+//!     .build()?;
+//!
+//! for _ in 0..4 {
+//!     let _ = breaker.call(|| async { Err::<(), _>("connection refused") }).await;
+//! }
+//! assert_eq!(breaker.state(), State::Open);
+//! match breaker.call(|| async { Ok::<_, &str>(()) }).await {
+//!     Err(Error::CircuitOpen(open)) => assert_eq!(open.retry_after(), Some(Duration::from_secs(5))),
+//!     other => panic!("{other:?}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod core;
+mod future;
+#[cfg(feature = "tower")]
+mod layer;
+mod window;
+
+use std::{future::Future, sync::Arc as StdArc, time::Duration};
+
+use tokio::time::Instant;
+
+pub use self::core::{BreakerState, State, StateChange};
+pub use future::BreakerFuture;
+#[cfg(feature = "tower")]
+pub use layer::{BreakerLayer, BreakerService};
+pub use window::MAX_WINDOW;
+
+use self::{
+    core::Config,
+    window::{CountWindow, TimeWindow, Window},
+};
+use crate::{
+    Classify, ConfigError, ErrorIsFailure, Name, Operation, OperationMut,
+    policy::{Apply, Lifted},
+    sync::Arc,
+};
+
+const DEFAULT_NAME: Name = Name::from_static("circuit-breaker");
+
+/// Stops calling a failing dependency and probes for its recovery.
+///
+/// A cheap `Clone` handle around one shared breaker. `C` classifies outcomes
+/// ([`ErrorIsFailure`] unless the builder's [`classify`](CircuitBreakerBuilder::classify) says
+/// otherwise); it is cloned for every call, so keep it cheap to clone.
+///
+/// # Cancel safety
+///
+/// A call dropped before it finishes counts nowhere and gives back a half-open probe permit; see
+/// [`BreakerFuture`].
+///
+/// # Examples
+///
+/// ```
+/// use failguard::{CircuitBreaker, Error, Outcome};
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// // A 404 says the service is healthy: do not count it as a failure.
+/// let breaker = CircuitBreaker::builder()
+///     .classify(|r: &Result<u16, Error<u16>>| match r {
+///         Err(Error::Inner(404)) | Ok(_) => Outcome::Success,
+///         Err(_) => Outcome::Failure,
+///     })
+///     .build()?;
+/// let status = breaker.call(|| async { Err::<u16, _>(404) }).await;
+/// assert!(status.is_err());
+/// assert_eq!(breaker.snapshot().failure_rate, 0.0);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct CircuitBreaker<C = ErrorIsFailure> {
+    state: Arc<BreakerState>,
+    classify: C,
+}
+
+impl<C: Clone> Clone for CircuitBreaker<C> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            classify: self.classify.clone(),
+        }
+    }
+}
+
+/// What a [`CircuitBreaker`] is doing, read without a lock.
+///
+/// ```
+/// let breaker = failguard::CircuitBreaker::builder().build()?;
+/// let s = breaker.snapshot();
+/// assert_eq!(s.state, failguard::breaker::State::Closed);
+/// assert_eq!((s.calls, s.rejected), (0, 0));
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BreakerSnapshot {
+    /// The breaker's name.
+    pub name: Name,
+    /// Its state.
+    pub state: State,
+    /// Failures over calls in the window (closed) or among the probes (half-open), 0.0 to 1.0.
+    pub failure_rate: f64,
+    /// Slow calls over calls, likewise.
+    pub slow_call_rate: f64,
+    /// Calls in the window (closed) or probe results so far (half-open).
+    pub calls: u32,
+    /// Calls rejected since the breaker was built.
+    pub rejected: u64,
+    /// How long until an open breaker lets a probe through.
+    pub retry_after: Option<Duration>,
+}
+
+impl CircuitBreaker {
+    /// A builder; every knob has a default, so `CircuitBreaker::builder().build()` works.
+    ///
+    /// ```
+    /// let breaker = failguard::CircuitBreaker::builder().name("search").build()?;
+    /// assert_eq!(breaker.name(), "search");
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn builder() -> CircuitBreakerBuilder {
+        CircuitBreakerBuilder::default()
+    }
+}
+
+impl<C> CircuitBreaker<C> {
+    /// Calls `f` if the breaker lets the call through, and records how it ended.
+    ///
+    /// When the breaker rejects, `f` is not called and the future answers
+    /// [`Error::CircuitOpen`](crate::Error::CircuitOpen).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let breaker = failguard::CircuitBreaker::builder().build()?;
+    /// assert_eq!(breaker.call(|| async { Ok::<_, std::io::Error>(7) }).await?, 7);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn call<F, Fut, T, E>(&self, f: F) -> BreakerFuture<Lifted<Fut>, &BreakerState, C>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        C: Classify<T, crate::Error<E>> + Clone,
+    {
+        BreakerFuture::new(&*self.state, self.classify.clone(), || Lifted::new(f()))
+    }
+
+    /// This breaker as a tower layer; the layer, its clones, its services and every application
+    /// of it share this one breaker.
+    ///
+    /// ```
+    /// let layer = failguard::CircuitBreaker::builder().build()?.layer();
+    /// # let _ = layer;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn layer(&self) -> BreakerLayer<C>
+    where
+        C: Clone,
+    {
+        BreakerLayer::new(self.clone())
+    }
+
+    /// The breaker's state.
+    ///
+    /// ```
+    /// let breaker = failguard::CircuitBreaker::builder().build()?;
+    /// assert_eq!(breaker.state(), failguard::breaker::State::Closed);
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn state(&self) -> State {
+        self.state.state()
+    }
+
+    /// State, rates, calls in the window and rejections, read without a lock.
+    ///
+    /// ```
+    /// let breaker = failguard::CircuitBreaker::builder().build()?;
+    /// assert_eq!(breaker.snapshot().failure_rate, 0.0);
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn snapshot(&self) -> BreakerSnapshot {
+        let totals = self.state.totals();
+        let rate = |n: u32| {
+            if totals.calls == 0 {
+                0.0
+            } else {
+                n as f64 / totals.calls as f64
+            }
+        };
+        BreakerSnapshot {
+            name: self.state.cfg.name.clone(),
+            state: self.state(),
+            failure_rate: rate(totals.failures),
+            slow_call_rate: rate(totals.slow),
+            calls: totals.calls,
+            rejected: self.state.rejected(),
+            retry_after: self.state.retry_after_now(),
+        }
+    }
+
+    /// Opens the breaker by hand: it rejects every call (with no `retry_after`) until
+    /// [`reset`](Self::reset) or [`disable`](Self::disable).
+    ///
+    /// ```
+    /// let breaker = failguard::CircuitBreaker::builder().build()?;
+    /// breaker.force_open();
+    /// assert_eq!(breaker.state(), failguard::breaker::State::ForcedOpen);
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn force_open(&self) {
+        self.state.force(State::ForcedOpen);
+    }
+
+    /// Disables the breaker: every call flows and nothing is recorded, until
+    /// [`reset`](Self::reset).
+    ///
+    /// ```
+    /// let breaker = failguard::CircuitBreaker::builder().build()?;
+    /// breaker.disable();
+    /// assert_eq!(breaker.state(), failguard::breaker::State::Disabled);
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn disable(&self) {
+        self.state.force(State::Disabled);
+    }
+
+    /// Closes the breaker with an empty window and the open duration back at its start.
+    ///
+    /// ```
+    /// let breaker = failguard::CircuitBreaker::builder().build()?;
+    /// breaker.force_open();
+    /// breaker.reset();
+    /// assert_eq!(breaker.state(), failguard::breaker::State::Closed);
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn reset(&self) {
+        self.state.force(State::Closed);
+    }
+
+    /// The breaker's name.
+    ///
+    /// ```
+    /// assert_eq!(failguard::CircuitBreaker::builder().build()?.name(), "circuit-breaker");
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn name(&self) -> &Name {
+        &self.state.cfg.name
+    }
+}
+
+impl<C: Clone> crate::Policy for CircuitBreaker<C> {
+    #[cfg(feature = "tower")]
+    type Layer = BreakerLayer<C>;
+
+    #[cfg(feature = "tower")]
+    fn layer(&self) -> BreakerLayer<C> {
+        CircuitBreaker::layer(self)
+    }
+}
+
+/// An operation with a breaker around it; made by applying a [`CircuitBreaker`].
+#[derive(Debug)]
+pub struct Guarded<'a, Op, C> {
+    op: Op,
+    breaker: &'a CircuitBreaker<C>,
+}
+
+impl<'a, Op, C> Apply<Op> for &'a CircuitBreaker<C>
+where
+    Op: Operation,
+    C: Classify<Op::Ok, Op::Error> + Clone,
+{
+    type Output = Guarded<'a, Op, C>;
+
+    fn apply(self, op: Op) -> Self::Output {
+        Guarded { op, breaker: self }
+    }
+}
+
+impl<'a, Op, C> Operation for Guarded<'a, Op, C>
+where
+    Op: Operation,
+    C: Classify<Op::Ok, Op::Error> + Clone,
+{
+    type Ok = Op::Ok;
+    type Error = Op::Error;
+    type Future = BreakerFuture<Op::Future, &'a BreakerState, C>;
+
+    fn call_once(self) -> Self::Future {
+        let op = self.op;
+        BreakerFuture::new(&*self.breaker.state, self.breaker.classify.clone(), || {
+            op.call_once()
+        })
+    }
+}
+
+impl<Op, C> OperationMut for Guarded<'_, Op, C>
+where
+    Op: OperationMut,
+    C: Classify<Op::Ok, Op::Error> + Clone,
+{
+    fn call_mut(&mut self) -> Self::Future {
+        let op = &mut self.op;
+        BreakerFuture::new(&*self.breaker.state, self.breaker.classify.clone(), || {
+            op.call_mut()
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum WindowKind {
+    Count(usize),
+    Time { window: Duration, buckets: usize },
+}
+
+/// Builds a [`CircuitBreaker`]. Every knob has a default (listed under each method), chosen as
+/// resilience4j's where it has one.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let breaker = failguard::CircuitBreaker::builder()
+///     .time_window(Duration::from_secs(30), 30)
+///     .minimum_calls(20)
+///     .failure_rate(0.25)
+///     .slow_call_duration(Duration::from_millis(500))
+///     .slow_call_rate(0.5)
+///     .open_duration(Duration::from_secs(10))
+///     .open_backoff(2.0, Duration::from_secs(120))
+///     .half_open_calls(5)
+///     .max_half_open_wait(Duration::from_secs(30))
+///     .name("checkout")
+///     .on_state_change(|change| println!("{} went {} -> {}", change.name, change.from, change.to))
+///     .build()?;
+/// # let _ = breaker;
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[must_use = "a builder does nothing until `build()` is called"]
+pub struct CircuitBreakerBuilder<C = ErrorIsFailure> {
+    window: WindowKind,
+    failure_rate: f64,
+    slow_call_rate: f64,
+    slow_call_duration: Option<Duration>,
+    minimum_calls: u32,
+    open_duration: Duration,
+    open_backoff: f64,
+    max_open_duration: Option<Duration>,
+    half_open_calls: u32,
+    max_half_open_wait: Option<Duration>,
+    name: Name,
+    listeners: Vec<self::core::Listener>,
+    classify: C,
+}
+
+impl Default for CircuitBreakerBuilder {
+    fn default() -> Self {
+        Self {
+            window: WindowKind::Count(100),
+            failure_rate: 0.5,
+            slow_call_rate: 1.0,
+            slow_call_duration: None,
+            minimum_calls: 100,
+            open_duration: Duration::from_secs(60),
+            open_backoff: 1.0,
+            max_open_duration: None,
+            half_open_calls: 10,
+            max_half_open_wait: None,
+            name: DEFAULT_NAME,
+            listeners: Vec::new(),
+            classify: ErrorIsFailure,
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for CircuitBreakerBuilder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CircuitBreakerBuilder")
+            .field("name", &self.name)
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> CircuitBreakerBuilder<C> {
+    /// Judge the last `calls` calls (a true ring: the oldest leaves as a new one enters).
+    ///
+    /// # Default
+    ///
+    /// A count window of 100 calls. From 1 to [`MAX_WINDOW`].
+    pub fn count_window(mut self, calls: usize) -> Self {
+        self.window = WindowKind::Count(calls);
+        self
+    }
+
+    /// Judge the calls of the last `window`, kept in `buckets` buckets of `window / buckets`
+    /// each (a bucket leaves the window whole).
+    ///
+    /// # Default
+    ///
+    /// A count window (see [`count_window`](Self::count_window)). `buckets` from 1 to
+    /// [`MAX_WINDOW`]; each bucket at least 1 ms wide.
+    pub fn time_window(mut self, window: Duration, buckets: usize) -> Self {
+        self.window = WindowKind::Time { window, buckets };
+        self
+    }
+
+    /// Trip when failures / calls is at least this, from 0.0 (exclusive) to 1.0.
+    ///
+    /// # Default
+    ///
+    /// 0.5.
+    pub fn failure_rate(mut self, rate: f64) -> Self {
+        self.failure_rate = rate;
+        self
+    }
+
+    /// Count a call as slow when it takes strictly longer than this; turns slow-call tracking on.
+    ///
+    /// # Default
+    ///
+    /// Off: no call is slow, and a count-window breaker reads no clock.
+    pub fn slow_call_duration(mut self, duration: Duration) -> Self {
+        self.slow_call_duration = Some(duration);
+        self
+    }
+
+    /// Trip when slow calls / calls is at least this, from 0.0 (exclusive) to 1.0.
+    ///
+    /// # Default
+    ///
+    /// 1.0 (only when slow-call tracking is on).
+    pub fn slow_call_rate(mut self, rate: f64) -> Self {
+        self.slow_call_rate = rate;
+        self
+    }
+
+    /// Judge the window only once it holds at least this many calls. Independent of the window
+    /// size; a count window of N uses `min(minimum_calls, N)`.
+    ///
+    /// # Default
+    ///
+    /// 100. From 1 to [`MAX_WINDOW`].
+    pub fn minimum_calls(mut self, calls: u32) -> Self {
+        self.minimum_calls = calls;
+        self
+    }
+
+    /// How long the breaker stays open before letting probes through.
+    ///
+    /// # Default
+    ///
+    /// 60 s. Greater than zero, at most one day.
+    pub fn open_duration(mut self, duration: Duration) -> Self {
+        self.open_duration = duration;
+        self
+    }
+
+    /// Grow the open duration with consecutive openings: the k-th consecutive opening (from 0)
+    /// stays open `open_duration * multiplier^k`, at most `max`. Reset when the breaker closes.
+    ///
+    /// # Default
+    ///
+    /// No growth (multiplier 1.0). The multiplier from 1.0 to 100.0; `max` at least
+    /// `open_duration` and at most one day.
+    pub fn open_backoff(mut self, multiplier: f64, max: Duration) -> Self {
+        self.open_backoff = multiplier;
+        self.max_open_duration = Some(max);
+        self
+    }
+
+    /// How many probes may be in flight in the half-open state.
+    ///
+    /// # Default
+    ///
+    /// 10. From 1 to [`MAX_WINDOW`].
+    pub fn half_open_calls(mut self, calls: u32) -> Self {
+        self.half_open_calls = calls;
+        self
+    }
+
+    /// Reopen a half-open breaker whose probes have not reported within this time.
+    ///
+    /// # Default
+    ///
+    /// None: wait for the probes as long as they take. Greater than zero, at most one day.
+    pub fn max_half_open_wait(mut self, wait: Duration) -> Self {
+        self.max_half_open_wait = Some(wait);
+        self
+    }
+
+    /// The name shown in events, errors and snapshots.
+    ///
+    /// # Default
+    ///
+    /// `"circuit-breaker"`.
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Calls `callback` on every change of state (after it happened, outside any lock).
+    ///
+    /// # Default
+    ///
+    /// None.
+    pub fn on_state_change(
+        mut self,
+        callback: impl Fn(&StateChange) + Send + Sync + 'static,
+    ) -> Self {
+        self.listeners.push(StdArc::new(callback));
+        self
+    }
+
+    /// How outcomes are judged: any [`Classify`], e.g. a closure over `&Result<T, E>`.
+    ///
+    /// # Default
+    ///
+    /// [`ErrorIsFailure`]: every `Err` (including a timeout below the breaker) is a failure.
+    pub fn classify<C2>(self, classify: C2) -> CircuitBreakerBuilder<C2> {
+        CircuitBreakerBuilder {
+            window: self.window,
+            failure_rate: self.failure_rate,
+            slow_call_rate: self.slow_call_rate,
+            slow_call_duration: self.slow_call_duration,
+            minimum_calls: self.minimum_calls,
+            open_duration: self.open_duration,
+            open_backoff: self.open_backoff,
+            max_open_duration: self.max_open_duration,
+            half_open_calls: self.half_open_calls,
+            max_half_open_wait: self.max_half_open_wait,
+            name: self.name,
+            listeners: self.listeners,
+            classify,
+        }
+    }
+
+    /// Checks the configuration and builds the breaker.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the field for any value outside the range its setter documents.
+    pub fn build(self) -> Result<CircuitBreaker<C>, ConfigError> {
+        const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+        let rate_ok = |r: f64| r > 0.0 && r <= 1.0;
+        if !rate_ok(self.failure_rate) {
+            return Err(ConfigError::new(
+                "breaker.failure_rate",
+                format!(
+                    "must be greater than 0.0 and at most 1.0 (got {})",
+                    self.failure_rate
+                ),
+            ));
+        }
+        if !rate_ok(self.slow_call_rate) {
+            return Err(ConfigError::new(
+                "breaker.slow_call_rate",
+                format!(
+                    "must be greater than 0.0 and at most 1.0 (got {})",
+                    self.slow_call_rate
+                ),
+            ));
+        }
+        if let Some(d) = self.slow_call_duration {
+            if d.is_zero() || d > DAY {
+                return Err(ConfigError::new(
+                    "breaker.slow_call_duration",
+                    format!("must be greater than zero and at most one day (got {d:?})"),
+                ));
+            }
+        }
+        let limit = MAX_WINDOW as u32;
+        if self.minimum_calls == 0 || self.minimum_calls > limit {
+            return Err(ConfigError::new(
+                "breaker.minimum_calls",
+                format!("must be from 1 to {limit} (got {})", self.minimum_calls),
+            ));
+        }
+        if self.half_open_calls == 0 || self.half_open_calls > limit {
+            return Err(ConfigError::new(
+                "breaker.half_open_calls",
+                format!("must be from 1 to {limit} (got {})", self.half_open_calls),
+            ));
+        }
+        if self.open_duration.is_zero() || self.open_duration > DAY {
+            return Err(ConfigError::new(
+                "breaker.open_duration",
+                format!(
+                    "must be greater than zero and at most one day (got {:?})",
+                    self.open_duration
+                ),
+            ));
+        }
+        if !(1.0..=100.0).contains(&self.open_backoff) {
+            return Err(ConfigError::new(
+                "breaker.open_backoff",
+                format!(
+                    "the multiplier must be from 1.0 to 100.0 (got {})",
+                    self.open_backoff
+                ),
+            ));
+        }
+        let max_open_duration = self.max_open_duration.unwrap_or(self.open_duration);
+        if max_open_duration < self.open_duration || max_open_duration > DAY {
+            return Err(ConfigError::new(
+                "breaker.max_open_duration",
+                format!(
+                    "must be at least open_duration ({:?}) and at most one day (got {max_open_duration:?})",
+                    self.open_duration
+                ),
+            ));
+        }
+        if let Some(wait) = self.max_half_open_wait {
+            if wait.is_zero() || wait > DAY {
+                return Err(ConfigError::new(
+                    "breaker.max_half_open_wait",
+                    format!("must be greater than zero and at most one day (got {wait:?})"),
+                ));
+            }
+        }
+        let now = Instant::now();
+        let window = match self.window {
+            WindowKind::Count(n) if n == 0 || n > MAX_WINDOW => {
+                return Err(ConfigError::new(
+                    "breaker.count_window",
+                    format!("must be from 1 to {MAX_WINDOW} calls (got {n})"),
+                ));
+            }
+            WindowKind::Count(n) => Window::Count(CountWindow::new(n)),
+            WindowKind::Time { buckets, .. } if buckets == 0 || buckets > MAX_WINDOW => {
+                return Err(ConfigError::new(
+                    "breaker.time_window",
+                    format!("buckets must be from 1 to {MAX_WINDOW} (got {buckets})"),
+                ));
+            }
+            WindowKind::Time { window, buckets }
+                if (window / buckets as u32) < Duration::from_millis(1) || window > DAY =>
+            {
+                return Err(ConfigError::new(
+                    "breaker.time_window",
+                    format!(
+                        "each bucket must be at least 1ms wide and the window at most one day (got {window:?} in {buckets} buckets)"
+                    ),
+                ));
+            }
+            WindowKind::Time { window, buckets } => {
+                Window::Time(TimeWindow::new(window, buckets, now))
+            }
+        };
+        // A count window of N never holds more than N calls.
+        let window_minimum = match self.window {
+            WindowKind::Count(n) => self.minimum_calls.min(n as u32),
+            WindowKind::Time { .. } => self.minimum_calls,
+        };
+        let cfg = Config {
+            name: self.name,
+            failure_rate: self.failure_rate,
+            slow_call_rate: self.slow_call_rate,
+            slow_call_duration: self.slow_call_duration,
+            minimum_calls: self.minimum_calls,
+            window_minimum,
+            open_duration: self.open_duration,
+            open_backoff: self.open_backoff,
+            max_open_duration,
+            half_open_calls: self.half_open_calls,
+            max_half_open_wait: self.max_half_open_wait,
+            listeners: self.listeners,
+        };
+        Ok(CircuitBreaker {
+            state: Arc::new(BreakerState::new(cfg, window, now)),
+            classify: self.classify,
+        })
+    }
+}

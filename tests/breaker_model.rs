@@ -22,6 +22,16 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
+/// Mostly successes: long runs through a full, clean window (the breaker's no-write fast path),
+/// broken by the odd failure.
+fn healthy_step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        16 => Just(Step::Success),
+        2 => Just(Step::Failure),
+        1 => (1u64..3_000).prop_map(Step::Wait),
+    ]
+}
+
 const MIN: usize = 4;
 const RATE: f64 = 0.5;
 const OPEN_MS: u64 = 5_000;
@@ -185,6 +195,16 @@ proptest! {
 
     #[test]
     fn the_time_window_agrees_with_the_model(steps in prop::collection::vec(step(), 1..120)) {
+        check(None, steps)?;
+    }
+
+    #[test]
+    fn a_mostly_healthy_count_window_agrees_with_the_model(n in 1usize..12, steps in prop::collection::vec(healthy_step(), 1..200)) {
+        check(Some(n), steps)?;
+    }
+
+    #[test]
+    fn a_mostly_healthy_time_window_agrees_with_the_model(steps in prop::collection::vec(healthy_step(), 1..200)) {
         check(None, steps)?;
     }
 }

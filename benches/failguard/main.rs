@@ -6,10 +6,17 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod breaker;
 mod bulkhead;
 mod queue;
 mod support;
 mod timeout;
 
-criterion_group!(benches, bulkhead::bench, timeout::bench, queue::bench);
+criterion_group!(
+    benches,
+    breaker::bench,
+    bulkhead::bench,
+    timeout::bench,
+    queue::bench
+);
 criterion_main!(benches);

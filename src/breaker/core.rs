@@ -11,6 +11,7 @@ use crate::{
     sync::{
         AtomicU32, AtomicU64, Mutex,
         Ordering::{AcqRel, Acquire, Relaxed, Release},
+        Padded,
     },
 };
 
@@ -123,14 +124,15 @@ pub struct BreakerState {
     /// `generation << 3 | state code`.
     word: AtomicU64,
     base: Instant,
-    /// Nanoseconds since `base` when the breaker last opened / entered half-open.
-    since: AtomicU64,
-    open_for: AtomicU64,
+    /// Nanoseconds since `base` when the current state ends by itself: open, when it lets probes
+    /// through; half-open, when `max_half_open_wait` reopens it (`u64::MAX` without one).
+    until: AtomicU64,
     openings: AtomicU32,
     probes_admitted: AtomicU32,
     /// Half-open results: calls, failures and slow calls, 21 bits each (as the window's totals).
     probes: AtomicU64,
-    rejected: AtomicU64,
+    /// Rejections, striped per thread: an open breaker rejects on every core at once.
+    rejected: Box<[Padded<AtomicU64>]>,
     transition: Mutex<()>,
 }
 
@@ -143,12 +145,22 @@ impl fmt::Debug for BreakerState {
     }
 }
 
-/// Leave to make one call, tied to the state and generation it was given in.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Permit {
-    generation: u64,
-    state: State,
-    start: Option<Instant>,
+/// Leave to make one call, tied to the state and generation it was given in: the state word at
+/// admission. One plain word, so that a future can hold it and read it back cheaply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Permit(u64);
+
+impl Permit {
+    /// No permit: the call was rejected, or its outcome already recorded.
+    pub(crate) const NONE: Permit = Permit(u64::MAX);
+
+    fn generation(self) -> u64 {
+        self.0 >> CODE_BITS
+    }
+
+    fn state(self) -> State {
+        State::from_code(self.0 & CODE_MASK)
+    }
 }
 
 /// The answer to "may this call go?".
@@ -169,12 +181,13 @@ impl BreakerState {
             window,
             word: AtomicU64::new(State::Closed.code()),
             base,
-            since: AtomicU64::new(0),
-            open_for: AtomicU64::new(0),
+            until: AtomicU64::new(u64::MAX),
             openings: AtomicU32::new(0),
             probes_admitted: AtomicU32::new(0),
             probes: AtomicU64::new(0),
-            rejected: AtomicU64::new(0),
+            rejected: (0..crate::sync::stripes(16))
+                .map(|_| Padded(AtomicU64::new(0)))
+                .collect(),
             transition: Mutex::new(()),
         }
     }
@@ -187,8 +200,10 @@ impl BreakerState {
         State::from_code(self.word.load(Acquire) & CODE_MASK)
     }
 
-    fn needs_start(&self) -> bool {
-        self.cfg.slow_call_duration.is_some()
+    /// When an admitted call starts, if its duration matters: only with slow-call tracking on.
+    #[inline]
+    pub(crate) fn start(&self) -> Option<Instant> {
+        self.cfg.slow_call_duration.map(|_| Instant::now())
     }
 
     /// May a call go now? In the closed state this is one atomic load (and a clock read only if
@@ -196,18 +211,8 @@ impl BreakerState {
     #[inline]
     pub(crate) fn admit(&self) -> Admission {
         let word = self.word.load(Acquire);
-        let generation = word >> CODE_BITS;
         match State::from_code(word & CODE_MASK) {
-            State::Closed => Admission::Admit(Permit {
-                generation,
-                state: State::Closed,
-                start: self.needs_start().then(Instant::now),
-            }),
-            State::Disabled => Admission::Admit(Permit {
-                generation,
-                state: State::Disabled,
-                start: None,
-            }),
+            State::Closed | State::Disabled => Admission::Admit(Permit(word)),
             _ => self.admit_slow(word),
         }
     }
@@ -218,10 +223,7 @@ impl BreakerState {
         let generation = word >> CODE_BITS;
         match State::from_code(word & CODE_MASK) {
             State::Open => {
-                let until = self
-                    .since
-                    .load(Acquire)
-                    .saturating_add(self.open_for.load(Acquire));
+                let until = self.until.load(Acquire);
                 let at = self.at(now);
                 if at >= until {
                     // The first call at or after the deadline moves the breaker to half-open.
@@ -231,24 +233,17 @@ impl BreakerState {
                 self.reject(Some(Duration::from_nanos(until - at)))
             }
             State::HalfOpen => {
-                if let Some(wait) = self.cfg.max_half_open_wait {
-                    let entered = self.since.load(Acquire);
-                    if self.at(now) >= entered.saturating_add(nanos(wait)) {
-                        // Probes that never report must not hold the breaker half-open forever.
-                        self.transition(generation, State::HalfOpen, State::Open, now, None);
-                        return self.admit();
-                    }
+                if self.at(now) >= self.until.load(Acquire) {
+                    // Probes that never report must not hold the breaker half-open forever.
+                    self.transition(generation, State::HalfOpen, State::Open, now, None);
+                    return self.admit();
                 }
                 let limit = self.cfg.half_open_calls;
                 let taken = self
                     .probes_admitted
                     .fetch_update(AcqRel, Acquire, |n| (n < limit).then_some(n + 1));
                 match taken {
-                    Ok(_) if self.word.load(Acquire) == word => Admission::Admit(Permit {
-                        generation,
-                        state: State::HalfOpen,
-                        start: Some(now),
-                    }),
+                    Ok(_) if self.word.load(Acquire) == word => Admission::Admit(Permit(word)),
                     Ok(_) => {
                         // The breaker moved on while we took a probe: give it back and look again.
                         self.return_probe(generation);
@@ -263,7 +258,7 @@ impl BreakerState {
     }
 
     fn reject(&self, retry_after: Option<Duration>) -> Admission {
-        self.rejected.fetch_add(1, Relaxed);
+        self.rejected[crate::sync::stripe(self.rejected.len())].fetch_add(1, Relaxed);
         events::breaker_rejected(&self.cfg.name, retry_after);
         Admission::Reject { retry_after }
     }
@@ -279,16 +274,16 @@ impl BreakerState {
     /// A call given `permit` was dropped before it finished: it counts nowhere and gives back
     /// a probe permit if it held one.
     pub(crate) fn cancel(&self, permit: Permit) {
-        if permit.state == State::HalfOpen {
-            self.return_probe(permit.generation);
+        if permit.state() == State::HalfOpen {
+            self.return_probe(permit.generation());
         }
     }
 
     /// Records how a call given `permit` ended.
     #[inline]
-    pub(crate) fn record(&self, permit: Permit, outcome: Outcome) {
+    pub(crate) fn record(&self, permit: Permit, start: Option<Instant>, outcome: Outcome) {
         let word = self.word.load(Acquire);
-        if word >> CODE_BITS != permit.generation {
+        if word != permit.0 {
             // Admitted in an earlier state: it does not count in this one.
             return;
         }
@@ -296,9 +291,9 @@ impl BreakerState {
             self.cancel(permit);
             return;
         }
-        let needs_now = self.window.needs_clock() || permit.start.is_some();
+        let needs_now = self.window.needs_clock() || start.is_some();
         let now = needs_now.then(Instant::now);
-        let slow = match (self.cfg.slow_call_duration, permit.start, now) {
+        let slow = match (self.cfg.slow_call_duration, start, now) {
             (Some(limit), Some(start), Some(now)) => now.saturating_duration_since(start) > limit,
             _ => false,
         };
@@ -306,13 +301,15 @@ impl BreakerState {
             failure: outcome == Outcome::Failure,
             slow,
         };
-        match permit.state {
+        match permit.state() {
             State::Closed => {
-                let totals = self.window.record(mark, now);
+                let Some(totals) = self.window.record(mark, now) else {
+                    return;
+                };
                 if totals.calls >= self.cfg.window_minimum && self.over_threshold(totals) {
                     let now = now.unwrap_or_else(Instant::now);
                     self.transition(
-                        permit.generation,
+                        permit.generation(),
                         State::Closed,
                         State::Open,
                         now,
@@ -332,7 +329,7 @@ impl BreakerState {
                         State::Closed
                     };
                     let now = now.unwrap_or_else(Instant::now);
-                    self.transition(permit.generation, State::HalfOpen, to, now, Some(totals));
+                    self.transition(permit.generation(), State::HalfOpen, to, now, Some(totals));
                 }
             }
             _ => {}
@@ -380,14 +377,15 @@ impl BreakerState {
         let next_generation = (word >> CODE_BITS) + 1;
         match to {
             State::Open => {
-                self.open_for
-                    .store(nanos(self.next_open_duration()), Release);
-                self.since.store(self.at(now), Release);
+                let open_for = nanos(self.next_open_duration());
+                self.until
+                    .store(self.at(now).saturating_add(open_for), Release);
             }
             State::HalfOpen => {
                 self.probes_admitted.store(0, Release);
                 self.probes.store(0, Release);
-                self.since.store(self.at(now), Release);
+                let wait = self.cfg.max_half_open_wait.map_or(u64::MAX, nanos);
+                self.until.store(self.at(now).saturating_add(wait), Release);
             }
             State::Closed => {
                 self.openings.store(0, Release);
@@ -439,15 +437,12 @@ impl BreakerState {
     }
 
     pub(crate) fn rejected(&self) -> u64 {
-        self.rejected.load(Relaxed)
+        self.rejected.iter().map(|n| n.load(Relaxed)).sum()
     }
 
     pub(crate) fn retry_after_now(&self) -> Option<Duration> {
         (self.state() == State::Open).then(|| {
-            let until = self
-                .since
-                .load(Acquire)
-                .saturating_add(self.open_for.load(Acquire));
+            let until = self.until.load(Acquire);
             Duration::from_nanos(until.saturating_sub(self.at(Instant::now())))
         })
     }

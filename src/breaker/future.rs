@@ -7,6 +7,7 @@ use std::{
 };
 
 use pin_project_lite::pin_project;
+use tokio::time::Instant;
 
 use super::core::{Admission, BreakerState, Permit};
 use crate::{Classify, PolicyError, Rejection};
@@ -30,7 +31,8 @@ pin_project! {
         inner: Inner<F>,
         state: H,
         classify: C,
-        permit: Option<Permit>,
+        permit: Permit,
+        start: Option<Instant>,
     }
 
     impl<F, H, C> PinnedDrop for BreakerFuture<F, H, C>
@@ -39,7 +41,8 @@ pin_project! {
     {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Some(permit) = this.permit.take() {
+            let permit = std::mem::replace(this.permit, Permit::NONE);
+            if permit != Permit::NONE {
                 this.state.cancel(permit);
             }
         }
@@ -61,15 +64,21 @@ where
     /// Asks the breaker; makes the call with `make` only if it is admitted.
     #[inline]
     pub(crate) fn new(state: H, classify: C, make: impl FnOnce() -> F) -> Self {
-        let (inner, permit) = match state.admit() {
-            Admission::Admit(permit) => (Inner::Call { future: make() }, Some(permit)),
-            Admission::Reject { retry_after } => (Inner::Rejected { retry_after }, None),
-        };
-        Self {
-            inner,
-            state,
-            classify,
-            permit,
+        match state.admit() {
+            Admission::Admit(permit) => Self {
+                start: state.start(),
+                inner: Inner::Call { future: make() },
+                state,
+                classify,
+                permit,
+            },
+            Admission::Reject { retry_after } => Self {
+                inner: Inner::Rejected { retry_after },
+                state,
+                classify,
+                permit: Permit::NONE,
+                start: None,
+            },
         }
     }
 }
@@ -89,8 +98,10 @@ where
         match this.inner.project() {
             InnerProj::Call { future } => {
                 let result = ready!(future.poll(cx));
-                if let Some(permit) = this.permit.take() {
-                    this.state.record(permit, this.classify.classify(&result));
+                let permit = std::mem::replace(this.permit, Permit::NONE);
+                if permit != Permit::NONE {
+                    let outcome = this.classify.classify(&result);
+                    this.state.record(permit, *this.start, outcome);
                 }
                 Poll::Ready(result)
             }

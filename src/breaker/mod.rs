@@ -719,7 +719,7 @@ impl<C> CircuitBreakerBuilder<C> {
                 ));
             }
             WindowKind::Time { window, buckets } => {
-                Window::Time(TimeWindow::new(window, buckets, now))
+                Window::Time(TimeWindow::new(window, buckets, self.minimum_calls, now))
             }
         };
         // A count window of N never holds more than N calls.

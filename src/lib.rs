@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | [`Timeout`] | abandons a call that takes too long | [`Error::Timeout`] |
 //! | [`Fallback`] | answers with a value, a closure or another service when a call fails | — |
+//! | [`CircuitBreaker`] | stops calling a failing dependency (count or time window, failure and slow-call rates), probes for its recovery with a bounded number of calls | [`Error::CircuitOpen`] |
 //! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
@@ -101,6 +102,8 @@
 //! | `bulkhead.rejected` | WARN | `policy = "bulkhead"`, `name`, `reason` (`full`, `wait_timed_out`), `max_concurrent` |
 //! | `queue.shed` | WARN | `policy = "queue"`, `name`, `reason` (`rejected_newest`, `dropped_oldest`, `timed_out`, `closed`), `queued` |
 //! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
+//! | `breaker.transition` | WARN to open or forced open, INFO otherwise | `policy = "circuit-breaker"`, `name`, `from`, `to` (`closed`, `open`, `half_open`, `forced_open`, `disabled`), `failure_rate`, `slow_call_rate` (when a window decided it) |
+//! | `breaker.rejected` | DEBUG | `policy = "circuit-breaker"`, `name`, `retry_after_ms` |
 //!
 //! # Feature flags
 //!

@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use failguard::{Error, Fallback, Policy, Timeout};
+use failguard::{CircuitBreaker, Error, Fallback, Policy, Timeout};
 use tracing::{
     Event, Subscriber,
     field::{Field, Visit},
@@ -107,4 +107,38 @@ fn successful_calls_emit_nothing() {
     });
     assert_eq!(out, 4950);
     assert!(events.is_empty(), "{events:?}");
+}
+
+#[test]
+fn a_breaker_emits_its_transitions_and_rejections_and_nothing_per_success() {
+    let breaker = CircuitBreaker::builder()
+        .count_window(2)
+        .minimum_calls(2)
+        .open_duration(Duration::from_secs(3))
+        .name("inventory")
+        .build()
+        .unwrap();
+    let (_, events) = record(async {
+        for _ in 0..4 {
+            breaker
+                .call(|| async { Ok::<_, io::Error>(()) })
+                .await
+                .unwrap();
+        }
+        // [success, failure]: 1/2 >= 0.5 trips.
+        let _ = breaker
+            .call(|| async { Err::<(), _>(io::Error::other("down")) })
+            .await;
+        let rejected = breaker.call(|| async { Ok::<_, io::Error>(()) }).await;
+        assert!(matches!(rejected, Err(Error::CircuitOpen(_))));
+        breaker.reset();
+    });
+    assert_eq!(
+        events,
+        [
+            "failguard breaker.transition WARN message=circuit breaker changed state policy=circuit-breaker name=inventory from=closed to=open failure_rate=0.5 slow_call_rate=0.0",
+            "failguard breaker.rejected DEBUG message=circuit breaker rejected a call policy=circuit-breaker name=inventory retry_after_ms=3000",
+            "failguard breaker.transition INFO message=circuit breaker changed state policy=circuit-breaker name=inventory from=open to=closed",
+        ]
+    );
 }

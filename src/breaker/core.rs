@@ -458,7 +458,25 @@ mod loom_tests {
     use crate::{breaker::window::CountWindow, sync::Arc};
     use loom::thread;
 
-    fn half_open(probes: u32) -> Arc<BreakerState> {
+    type Changes = std::sync::Arc<std::sync::Mutex<Vec<(State, State)>>>;
+
+    /// Explores interleavings with at most three preemptions per execution: enough to reorder
+    /// every pair of steps between threads (the bugs these models look for need two), and it
+    /// keeps the three-thread model to seconds instead of many minutes.
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(f);
+    }
+
+    /// A breaker judging 2 calls (minimum 2, window 2) with `probes` half-open probes, and the
+    /// list of its state changes.
+    fn breaker(probes: u32) -> (Arc<BreakerState>, Changes) {
+        let changes = Changes::default();
+        let seen = changes.clone();
+        let listener: Listener = StdArc::new(move |c: &StateChange| {
+            seen.lock().unwrap().push((c.from, c.to));
+        });
         let cfg = Config {
             name: Name::from("loom"),
             failure_rate: 0.5,
@@ -471,15 +489,63 @@ mod loom_tests {
             max_open_duration: Duration::from_secs(1),
             half_open_calls: probes,
             max_half_open_wait: None,
-            listeners: Vec::new(),
+            listeners: vec![listener],
         };
-        let state = Arc::new(BreakerState::new(
-            cfg,
-            Window::Count(CountWindow::new(4)),
-            Instant::now(),
-        ));
+        let window = Window::Count(CountWindow::new(2));
+        let state = Arc::new(BreakerState::new(cfg, window, Instant::now()));
+        (state, changes)
+    }
+
+    fn half_open(probes: u32) -> Arc<BreakerState> {
+        let (state, _) = breaker(probes);
         state.force(State::HalfOpen);
         state
+    }
+
+    /// Each of two threads is admitted and records `outcome` at once.
+    fn two_calls(state: &Arc<BreakerState>, outcome: Outcome) {
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let s = state.clone();
+                thread::spawn(move || match s.admit() {
+                    Admission::Admit(permit) => s.record(permit, None, outcome),
+                    Admission::Reject { .. } => panic!("rejected"),
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+
+    /// Two failures recorded at once into a closed breaker that trips on two: it opens, exactly
+    /// once, whichever recorder sees the verdict.
+    #[test]
+    fn loom_concurrent_failures_open_the_breaker_exactly_once() {
+        model(|| {
+            let (s, changes) = breaker(2);
+            two_calls(&s, Outcome::Failure);
+            assert_eq!(s.state(), State::Open);
+            assert_eq!(*changes.lock().unwrap(), [(State::Closed, State::Open)]);
+        });
+    }
+
+    /// Two probes reporting at once in half-open: the verdict is reached once, never lost.
+    #[test]
+    fn loom_concurrent_probe_results_close_the_breaker_exactly_once() {
+        model(|| {
+            let (s, changes) = breaker(2);
+            s.force(State::HalfOpen);
+            two_calls(&s, Outcome::Success);
+            assert_eq!(s.state(), State::Closed);
+            assert_eq!(
+                *changes.lock().unwrap(),
+                [
+                    (State::Closed, State::HalfOpen),
+                    (State::HalfOpen, State::Closed)
+                ]
+            );
+        });
     }
 
     /// Three callers race for one probe permit while one of them may give its permit back:
@@ -487,7 +553,7 @@ mod loom_tests {
     /// started.
     #[test]
     fn loom_half_open_never_admits_more_than_the_limit() {
-        loom::model(|| {
+        model(|| {
             let s = half_open(1);
             let admitted = Arc::new(AtomicU32::new(0));
             let threads: Vec<_> = (0..3)

@@ -209,6 +209,28 @@ fn contention(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("failguard count window", &label), |b| {
             b.iter_custom(|iters| time_tasks(&rt, iters, tasks_of!(breaker, |b| b.call(op))))
         });
+        // Every 100th call fails: the window is never clean, so every call takes its place from
+        // the shared sequence (the path a degraded service's calls take).
+        let mixed = count_breaker();
+        group.bench_function(
+            BenchmarkId::new("failguard count window 1% failures", &label),
+            |b| {
+                b.iter_custom(|iters| {
+                    let handle = mixed.clone();
+                    time_tasks(&rt, iters, move |n| {
+                        let b = handle.clone();
+                        async move {
+                            for i in 0..n {
+                                // Never the first call of a task: criterion starts with one call per task,
+                                // which would fill the window with failures and open the breaker.
+                                let r = if (i + 1) % 100 == 0 { Err(()) } else { Ok(i) };
+                                black_box(b.call(|| ready(r)).await.is_ok());
+                            }
+                        }
+                    })
+                })
+            },
+        );
         let timed = time_breaker();
         group.bench_function(BenchmarkId::new("failguard time window", &label), |b| {
             b.iter_custom(|iters| time_tasks(&rt, iters, tasks_of!(timed, |b| b.call(op))))

@@ -131,6 +131,7 @@ mod name;
 mod outcome;
 pub mod policy;
 pub mod queue;
+pub mod retry;
 #[allow(dead_code)]
 mod sync;
 pub mod timeout;
@@ -144,6 +145,7 @@ pub use name::Name;
 pub use outcome::{Classify, ErrorIsFailure, Outcome};
 pub use policy::{Operation, OperationMut, Policy, Wrap};
 pub use queue::Queue;
+pub use retry::Retry;
 pub use timeout::Timeout;
 
 #[cfg(doctest)]

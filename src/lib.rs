@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | [`Timeout`] | abandons a call that takes too long | [`Error::Timeout`] |
 //! | [`Fallback`] | answers with a value, a closure or another service when a call fails | — |
+//! | [`Retry`] | calls again after a failure, with an exact, capped backoff, within attempts, elapsed time and a shared [`RetryBudget`](retry::RetryBudget) | — (the last outcome) |
 //! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
@@ -101,6 +102,9 @@
 //! | `bulkhead.rejected` | WARN | `policy = "bulkhead"`, `name`, `reason` (`full`, `wait_timed_out`), `max_concurrent` |
 //! | `queue.shed` | WARN | `policy = "queue"`, `name`, `reason` (`rejected_newest`, `dropped_oldest`, `timed_out`, `closed`), `queued` |
 //! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
+//! | `retry.attempt` | INFO | `policy = "retry"`, `name`, `attempt` (the attempt about to be made, 2 for the first retry), `delay_ms`, `reason` (`error`, `result`, `rejection`), `rejection` (the rejecting policy, if any) |
+//! | `retry.exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made), `reason` (`max_attempts`, `max_elapsed`, `retry_after_beyond_cap`, `not_replayable`) |
+//! | `retry.budget_exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made) |
 //!
 //! # Feature flags
 //!

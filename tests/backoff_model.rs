@@ -34,18 +34,25 @@ fn constant_linear_and_exponential_follow_their_formulas() {
     );
     assert_eq!(
         take(Backoff::exponential(100 * MS).factor(1.5).max_delay(cap)),
-        ms(&[100, 150, 225]).into_iter().chain([
-            Duration::from_micros(337_500),
-            Duration::from_micros(506_250),
-            Duration::from_nanos(759_375_000),
-            Duration::from_nanos(1_139_062_500),
-        ]).collect::<Vec<_>>()
+        ms(&[100, 150, 225])
+            .into_iter()
+            .chain([
+                Duration::from_micros(337_500),
+                Duration::from_micros(506_250),
+                Duration::from_nanos(759_375_000),
+                Duration::from_nanos(1_139_062_500),
+            ])
+            .collect::<Vec<_>>()
     );
 }
 
 #[test]
 fn jitter_at_fixed_draws_is_exact() {
-    let b = |j| Backoff::exponential(100 * MS).max_delay(1000 * MS).jitter(j);
+    let b = |j| {
+        Backoff::exponential(100 * MS)
+            .max_delay(1000 * MS)
+            .jitter(j)
+    };
     // Full: U(0, d). d(2) = 400 ms.
     assert_eq!(b(Jitter::Full).delay(2, None, 0.0), Duration::ZERO);
     assert_eq!(b(Jitter::Full).delay(2, None, 0.25), 100 * MS);
@@ -59,8 +66,14 @@ fn jitter_at_fixed_draws_is_exact() {
     // Decorrelated: min(cap, U(base, 3 * prev)), prev = base before the first retry.
     assert_eq!(b(Jitter::Decorrelated).delay(0, None, 0.0), 100 * MS);
     assert_eq!(b(Jitter::Decorrelated).delay(0, None, 0.5), 200 * MS);
-    assert_eq!(b(Jitter::Decorrelated).delay(5, Some(300 * MS), 0.5), 500 * MS);
-    assert_eq!(b(Jitter::Decorrelated).delay(5, Some(900 * MS), 0.5), 1000 * MS);
+    assert_eq!(
+        b(Jitter::Decorrelated).delay(5, Some(300 * MS), 0.5),
+        500 * MS
+    );
+    assert_eq!(
+        b(Jitter::Decorrelated).delay(5, Some(900 * MS), 0.5),
+        1000 * MS
+    );
     // The top of every interval is open: the largest draw stays below it.
     let top = 1.0 - f64::EPSILON;
     assert!(b(Jitter::Full).delay(2, None, top) < 400 * MS);
@@ -108,7 +121,12 @@ fn model(kind: &str, jitter: Jitter, base: u64, cap: u64, seed: u64, count: usiz
 fn seeded_sequences_match_the_model_for_every_mode() {
     let (base, cap) = (100_000_000u64, 5_000_000_000u64);
     for kind in ["constant", "linear", "exponential"] {
-        for jitter in [Jitter::None, Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
+        for jitter in [
+            Jitter::None,
+            Jitter::Full,
+            Jitter::Equal,
+            Jitter::Decorrelated,
+        ] {
             for seed in [0, 7, 42, u64::MAX] {
                 let backoff = match kind {
                     "constant" => Backoff::constant(Duration::from_nanos(base)),
@@ -122,7 +140,11 @@ fn seeded_sequences_match_the_model_for_every_mode() {
                     .take(12)
                     .map(|d| d.as_nanos() as u64)
                     .collect();
-                assert_eq!(got, model(kind, jitter, base, cap, seed, 12), "{kind} {jitter:?} {seed}");
+                assert_eq!(
+                    got,
+                    model(kind, jitter, base, cap, seed, 12),
+                    "{kind} {jitter:?} {seed}"
+                );
             }
         }
     }
@@ -131,25 +153,53 @@ fn seeded_sequences_match_the_model_for_every_mode() {
 #[test]
 fn seed_seven_pins_these_delays() {
     // Pinned so that a change of generator or formula is a visible, deliberate change.
-    let b = |j| Backoff::exponential(100 * MS).max_delay(2000 * MS).jitter(j);
-    let first = |j| b(j).delays(7).take(4).map(|d: Duration| d.as_nanos() as u64).collect::<Vec<_>>();
-    assert_eq!(first(Jitter::Full), [38_982_974, 3_357_658, 360_304_272, 466_344_234]);
-    assert_eq!(first(Jitter::None), [100_000_000, 200_000_000, 400_000_000, 800_000_000]);
-    assert_eq!(first(Jitter::Equal), [69_491_487, 101_678_829, 380_152_136, 633_172_117]);
+    let b = |j| {
+        Backoff::exponential(100 * MS)
+            .max_delay(2000 * MS)
+            .jitter(j)
+    };
+    let first = |j| {
+        b(j).delays(7)
+            .take(4)
+            .map(|d: Duration| d.as_nanos() as u64)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        first(Jitter::Full),
+        [38_982_974, 3_357_658, 360_304_272, 466_344_234]
+    );
+    assert_eq!(
+        first(Jitter::None),
+        [100_000_000, 200_000_000, 400_000_000, 800_000_000]
+    );
+    assert_eq!(
+        first(Jitter::Equal),
+        [69_491_487, 101_678_829, 380_152_136, 633_172_117]
+    );
     // 100 ms + 0.3898 * (300 ms - 100 ms): the same first draw as full jitter's 38.98 ms.
-    assert_eq!(first(Jitter::Decorrelated), [177_965_949, 107_284_404, 299_836_650, 566_058_569]);
+    assert_eq!(
+        first(Jitter::Decorrelated),
+        [177_965_949, 107_284_404, 299_836_650, 566_058_569]
+    );
 }
 
 #[test]
 fn huge_retry_numbers_neither_overflow_nor_panic() {
-    for jitter in [Jitter::None, Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
+    for jitter in [
+        Jitter::None,
+        Jitter::Full,
+        Jitter::Equal,
+        Jitter::Decorrelated,
+    ] {
         for backoff in [
             Backoff::constant(Duration::from_secs(1)),
             Backoff::linear(Duration::from_secs(1)),
             Backoff::exponential(Duration::from_secs(1)),
             Backoff::exponential(Duration::from_nanos(1)).factor(100.0),
         ] {
-            let b = backoff.max_delay(Duration::from_secs(86_400)).jitter(jitter);
+            let b = backoff
+                .max_delay(Duration::from_secs(86_400))
+                .jitter(jitter);
             for n in [10_000, 1 << 31, u32::MAX] {
                 let d = b.delay(n, Some(Duration::MAX), 0.999);
                 assert!(d <= b.cap(), "{b:?} at {n}: {d:?}");
@@ -158,9 +208,24 @@ fn huge_retry_numbers_neither_overflow_nor_panic() {
     }
     // Linear and exponential reach the cap; constant stays at its base.
     let cap = Duration::from_secs(60);
-    assert_eq!(Backoff::linear(Duration::from_secs(1)).max_delay(cap).nominal(10_000), cap);
-    assert_eq!(Backoff::exponential(Duration::from_secs(1)).max_delay(cap).nominal(10_000), cap);
-    assert_eq!(Backoff::constant(Duration::from_secs(1)).max_delay(cap).nominal(10_000), Duration::from_secs(1));
+    assert_eq!(
+        Backoff::linear(Duration::from_secs(1))
+            .max_delay(cap)
+            .nominal(10_000),
+        cap
+    );
+    assert_eq!(
+        Backoff::exponential(Duration::from_secs(1))
+            .max_delay(cap)
+            .nominal(10_000),
+        cap
+    );
+    assert_eq!(
+        Backoff::constant(Duration::from_secs(1))
+            .max_delay(cap)
+            .nominal(10_000),
+        Duration::from_secs(1)
+    );
 }
 
 fn any_jitter() -> impl Strategy<Value = Jitter> {
@@ -182,7 +247,9 @@ fn any_backoff() -> impl Strategy<Value = Backoff> {
     )
         .prop_map(|(kind, base, extra, factor, jitter)| {
             let base = Duration::from_nanos(base);
-            let cap = (base + Duration::from_nanos(extra)).min(Duration::from_secs(86_400)).max(base);
+            let cap = (base + Duration::from_nanos(extra))
+                .min(Duration::from_secs(86_400))
+                .max(base);
             match kind {
                 0 => Backoff::constant(base),
                 1 => Backoff::linear(base),

@@ -112,7 +112,9 @@ fn successful_calls_emit_nothing() {
 fn constant_retry(attempts: u32) -> failguard::retry::RetryBuilder {
     failguard::Retry::builder()
         .max_attempts(attempts)
-        .backoff(failguard::retry::Backoff::constant(Duration::from_millis(100)))
+        .backoff(failguard::retry::Backoff::constant(Duration::from_millis(
+            100,
+        )))
         .name("api")
 }
 
@@ -157,7 +159,9 @@ fn an_empty_budget_emits_budget_exhausted() {
     assert!(out.is_err());
     assert_eq!(
         events,
-        ["failguard retry.budget_exhausted WARN message=retry budget exhausted policy=retry name=api attempts=1"]
+        [
+            "failguard retry.budget_exhausted WARN message=retry budget exhausted policy=retry name=api attempts=1"
+        ]
     );
 }
 

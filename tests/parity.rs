@@ -127,7 +127,9 @@ async fn composed_parity() {
 async fn retry_parity() {
     let retry = failguard::Retry::builder()
         .max_attempts(3)
-        .backoff(failguard::retry::Backoff::constant(Duration::from_millis(100)))
+        .backoff(failguard::retry::Backoff::constant(Duration::from_millis(
+            100,
+        )))
         .build()
         .unwrap();
     let (call, tower) = both_doors!(retry.wrap(Timeout::new(Duration::from_millis(150)).unwrap()));

@@ -77,7 +77,7 @@ async fn a_first_success_is_one_attempt_and_no_wait() {
 async fn one_failure_is_two_attempts_one_backoff_apart() {
     let (op, start) = (Flaky::default(), Instant::now());
     assert_eq!(constant(3).call(|| op.call(1, start)).await.unwrap(), 2);
-    assert_eq!(op.at(), [0 * MS, 100 * MS]);
+    assert_eq!(op.at(), [Duration::ZERO, 100 * MS]);
     assert_eq!(start.elapsed(), 100 * MS);
 }
 
@@ -86,7 +86,7 @@ async fn max_attempts_counts_the_first_call_and_returns_the_last_error() {
     let (op, start) = (Flaky::default(), Instant::now());
     let err = constant(3).call(|| op.call(10, start)).await.unwrap_err();
     assert_eq!(message(err), "fail 3");
-    assert_eq!(op.at(), [0 * MS, 100 * MS, 200 * MS]);
+    assert_eq!(op.at(), [Duration::ZERO, 100 * MS, 200 * MS]);
     assert_eq!(start.elapsed(), 200 * MS);
 }
 
@@ -124,7 +124,7 @@ async fn a_retryable_result_is_retried_and_the_last_one_returned() {
         .unwrap();
     let (op, start) = (Flaky::default(), Instant::now());
     assert_eq!(retry.call(|| op.call(0, start)).await.unwrap(), 3);
-    assert_eq!(op.at(), [0 * MS, 100 * MS, 200 * MS]);
+    assert_eq!(op.at(), [Duration::ZERO, 100 * MS, 200 * MS]);
 
     // A result the predicate accepts ends the retry.
     let retry = Retry::builder()
@@ -187,7 +187,10 @@ async fn max_elapsed_never_starts_a_wait_that_ends_at_or_past_it() {
         .build()
         .unwrap();
     let (op, start) = (Flaky::default(), Instant::now());
-    assert_eq!(message(retry.call(|| op.call(10, start)).await.unwrap_err()), "fail 3");
+    assert_eq!(
+        message(retry.call(|| op.call(10, start)).await.unwrap_err()),
+        "fail 3"
+    );
     assert_eq!(start.elapsed(), 200 * MS);
 
     // A wait that would end exactly at max_elapsed is not begun either.
@@ -284,7 +287,7 @@ async fn an_open_circuit_is_not_retried_before_its_retry_after() {
     // Attempt 1 fails and opens the breaker; attempt 2 (at 100 ms) is rejected with
     // retry_after 900 ms; attempt 3 waits for it, and its probe succeeds.
     assert_eq!(policy.call(|| op.call(1, start)).await.unwrap(), 2);
-    assert_eq!(op.at(), [0 * MS, 1000 * MS]);
+    assert_eq!(op.at(), [Duration::ZERO, 1000 * MS]);
     assert_eq!(start.elapsed(), 1000 * MS);
 }
 
@@ -387,7 +390,10 @@ async fn an_empty_budget_returns_the_last_outcome() {
         .build()
         .unwrap();
     let (op, start) = (Flaky::default(), Instant::now());
-    assert_eq!(message(retry.call(|| op.call(10, start)).await.unwrap_err()), "fail 1");
+    assert_eq!(
+        message(retry.call(|| op.call(10, start)).await.unwrap_err()),
+        "fail 1"
+    );
     assert_eq!((op.calls(), start.elapsed()), (1, Duration::ZERO));
 }
 
@@ -451,7 +457,12 @@ async fn on_retry_is_told_each_attempt_its_delay_and_reason() {
         seen,
         [
             ("db".to_string(), 2, 100 * MS, RetryReason::Error),
-            ("db".to_string(), 3, 200 * MS, RetryReason::Rejection("timeout")),
+            (
+                "db".to_string(),
+                3,
+                200 * MS,
+                RetryReason::Rejection("timeout")
+            ),
         ]
     );
 }
@@ -482,5 +493,9 @@ fn the_future_is_send_when_the_operation_is() {
         .build()
         .unwrap();
     assert_send(retry.call(|| async { Ok::<_, io::Error>(1) }));
-    assert_send(constant(2).wrap(Timeout::new(MS).unwrap()).call(|| async { Ok::<_, io::Error>(1) }));
+    assert_send(
+        constant(2)
+            .wrap(Timeout::new(MS).unwrap())
+            .call(|| async { Ok::<_, io::Error>(1) }),
+    );
 }

@@ -158,7 +158,10 @@ fn threads_depositing_and_withdrawing_at_once_never_exceed_the_formula() {
 fn every_invalid_value_is_a_config_error_naming_its_field() {
     let field = |b: failguard::retry::RetryBudgetBuilder| b.build().unwrap_err().field();
     let b = RetryBudget::builder;
-    assert_eq!(field(b().ttl(Duration::from_millis(999))), "retry_budget.ttl");
+    assert_eq!(
+        field(b().ttl(Duration::from_millis(999))),
+        "retry_budget.ttl"
+    );
     assert_eq!(field(b().ttl(Duration::from_secs(61))), "retry_budget.ttl");
     assert_eq!(field(b().percent(-0.1)), "retry_budget.percent");
     assert_eq!(field(b().percent(1000.1)), "retry_budget.percent");
@@ -166,5 +169,11 @@ fn every_invalid_value_is_a_config_error_naming_its_field() {
     assert_eq!(field(b().percent(f64::INFINITY)), "retry_budget.percent");
     // The bounds themselves are accepted.
     assert!(b().ttl(Duration::from_secs(1)).percent(0.0).build().is_ok());
-    assert!(b().ttl(Duration::from_secs(60)).percent(1000.0).min_per_sec(u32::MAX).build().is_ok());
+    assert!(
+        b().ttl(Duration::from_secs(60))
+            .percent(1000.0)
+            .min_per_sec(u32::MAX)
+            .build()
+            .is_ok()
+    );
 }

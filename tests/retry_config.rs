@@ -34,19 +34,41 @@ fn max_attempts_must_be_at_least_one() {
 #[test]
 fn max_elapsed_must_be_positive_and_at_most_a_day() {
     let day = Duration::from_secs(86_400);
-    assert_eq!(error(Retry::builder().max_elapsed(Duration::ZERO)).field(), "retry.max_elapsed");
-    assert_eq!(error(Retry::builder().max_elapsed(day + MS)).field(), "retry.max_elapsed");
+    assert_eq!(
+        error(Retry::builder().max_elapsed(Duration::ZERO)).field(),
+        "retry.max_elapsed"
+    );
+    assert_eq!(
+        error(Retry::builder().max_elapsed(day + MS)).field(),
+        "retry.max_elapsed"
+    );
     assert!(Retry::builder().max_elapsed(day).build().is_ok());
-    assert!(Retry::builder().max_elapsed(Duration::from_nanos(1)).build().is_ok());
+    assert!(
+        Retry::builder()
+            .max_elapsed(Duration::from_nanos(1))
+            .build()
+            .is_ok()
+    );
 }
 
 #[test]
 fn a_growing_backoff_needs_a_base_above_zero() {
-    for backoff in [Backoff::linear(Duration::ZERO), Backoff::exponential(Duration::ZERO)] {
-        assert_eq!(error(Retry::builder().backoff(backoff)).field(), "retry.backoff.base");
+    for backoff in [
+        Backoff::linear(Duration::ZERO),
+        Backoff::exponential(Duration::ZERO),
+    ] {
+        assert_eq!(
+            error(Retry::builder().backoff(backoff)).field(),
+            "retry.backoff.base"
+        );
     }
     // A constant zero delay retries at once, which is allowed.
-    assert!(Retry::builder().backoff(Backoff::constant(Duration::ZERO)).build().is_ok());
+    assert!(
+        Retry::builder()
+            .backoff(Backoff::constant(Duration::ZERO))
+            .build()
+            .is_ok()
+    );
 }
 
 #[test]
@@ -55,7 +77,12 @@ fn the_cap_must_not_be_below_the_base() {
     let e = error(Retry::builder().backoff(backoff));
     assert_eq!(e.field(), "retry.backoff.max_delay");
     assert!(e.rule().contains("base"), "{e}");
-    assert!(Retry::builder().backoff(Backoff::exponential(100 * MS).max_delay(100 * MS)).build().is_ok());
+    assert!(
+        Retry::builder()
+            .backoff(Backoff::exponential(100 * MS).max_delay(100 * MS))
+            .build()
+            .is_ok()
+    );
 }
 
 #[test]
@@ -63,16 +90,30 @@ fn the_cap_must_be_at_most_a_day() {
     let day = Duration::from_secs(86_400);
     let e = error(Retry::builder().backoff(Backoff::constant(MS).max_delay(day + MS)));
     assert_eq!(e.field(), "retry.backoff.max_delay");
-    assert!(Retry::builder().backoff(Backoff::constant(MS).max_delay(day)).build().is_ok());
+    assert!(
+        Retry::builder()
+            .backoff(Backoff::constant(MS).max_delay(day))
+            .build()
+            .is_ok()
+    );
 }
 
 #[test]
 fn the_factor_must_be_from_one_to_a_hundred() {
     for factor in [0.99, 100.01, f64::NAN, f64::INFINITY, -2.0] {
         let backoff = Backoff::exponential(MS).factor(factor);
-        assert_eq!(error(Retry::builder().backoff(backoff)).field(), "retry.backoff.factor", "{factor}");
+        assert_eq!(
+            error(Retry::builder().backoff(backoff)).field(),
+            "retry.backoff.factor",
+            "{factor}"
+        );
     }
     for factor in [1.0, 100.0] {
-        assert!(Retry::builder().backoff(Backoff::exponential(MS).factor(factor)).build().is_ok());
+        assert!(
+            Retry::builder()
+                .backoff(Backoff::exponential(MS).factor(factor))
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -46,7 +46,12 @@ async fn each_retry_gets_a_copy_and_the_last_takes_the_stored_one() {
     let clones = Arc::new(AtomicU32::new(0));
     let mut svc = retry(3).layer().layer_fn(always_failing::<Counted>());
     let start = Instant::now();
-    let _ = svc.ready().await.unwrap().call(Counted(clones.clone())).await;
+    let _ = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(Counted(clones.clone()))
+        .await;
     // One copy kept at the call, one replayed for attempt 2; attempt 3 moves the kept copy.
     assert_eq!(clones.load(Ordering::SeqCst), 2);
     assert_eq!(start.elapsed(), 200 * MS);
@@ -54,7 +59,12 @@ async fn each_retry_gets_a_copy_and_the_last_takes_the_stored_one() {
     // No retry possible: no copy at all.
     let clones = Arc::new(AtomicU32::new(0));
     let mut svc = retry(1).layer().layer_fn(always_failing::<Counted>());
-    let _ = svc.ready().await.unwrap().call(Counted(clones.clone())).await;
+    let _ = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(Counted(clones.clone()))
+        .await;
     assert_eq!(clones.load(Ordering::SeqCst), 0);
 }
 
@@ -72,7 +82,13 @@ async fn a_request_that_cannot_be_replayed_is_sent_once() {
             async { Err::<(), _>(Error::Inner(io::Error::other("down"))) }
         }));
     let start = Instant::now();
-    let err = svc.ready().await.unwrap().call(Upload(1)).await.unwrap_err();
+    let err = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(Upload(1))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Inner(_)));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(start.elapsed(), Duration::ZERO);

@@ -283,7 +283,7 @@ impl Backoff {
     /// assert_eq!(d, Duration::from_millis(350));
     /// ```
     pub fn delay(&self, n: u32, prev: Option<Duration>, draw: f64) -> Duration {
-        let draw = if draw >= 0.0 && draw < 1.0 {
+        let draw = if (0.0..1.0).contains(&draw) {
             draw
         } else if draw >= 1.0 {
             MAX_DRAW

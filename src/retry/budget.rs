@@ -194,7 +194,10 @@ impl BudgetState {
     }
 
     fn slot(&self, epoch: u64) -> (&AtomicU64, u64) {
-        (&self.slices[(epoch % SLICES as u64) as usize], epoch & TAG_MASK)
+        (
+            &self.slices[(epoch % SLICES as u64) as usize],
+            epoch & TAG_MASK,
+        )
     }
 
     fn deposit(&self, now: Instant) {

@@ -286,7 +286,10 @@ where
     #[inline]
     fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
         match outcome {
-            Ok(value) => self.retry_result.retries(value).then_some(RetryReason::Result),
+            Ok(value) => self
+                .retry_result
+                .retries(value)
+                .then_some(RetryReason::Result),
             Err(error) => self.wants_error(error),
         }
     }

@@ -344,16 +344,14 @@ where
 /// ```
 pub trait Retryable<Fut>: FnMut() -> Fut + Sized {
     /// Calls this closure through `policy`: the same future as [`Retry::call`].
-    fn retry<'a, W, R, H>(
+    fn retry<W, R, H>(
         self,
-        policy: &'a Retry<W, R, H>,
-    ) -> RetryFuture<OpAttempts<OperationFn<Self>>, &'a RetryState<W, R, H>>
+        policy: &Retry<W, R, H>,
+    ) -> RetryFuture<OpAttempts<OperationFn<Self>>, &RetryState<W, R, H>>
     where
         OperationFn<Self>: OperationMut,
-        RetryState<W, R, H>: Decide<
-                <OperationFn<Self> as Operation>::Ok,
-                <OperationFn<Self> as Operation>::Error,
-            >,
+        RetryState<W, R, H>:
+            Decide<<OperationFn<Self> as Operation>::Ok, <OperationFn<Self> as Operation>::Error>,
     {
         policy.apply(OperationFn(self)).call_once()
     }

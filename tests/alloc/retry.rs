@@ -8,25 +8,6 @@ use tower::{Layer, Service, service_fn};
 
 use crate::{assert_no_alloc, in_runtime};
 
-fn every_knob() -> Retry<
-    impl Fn(&Error<Infallible>) -> bool,
-    impl Fn(&u32) -> bool,
-    impl Fn(&Result<u32, Error<Infallible>>) -> Option<Duration>,
-> {
-    Retry::builder()
-        .max_attempts(5)
-        .max_elapsed(Duration::from_secs(10))
-        .backoff(Backoff::exponential(Duration::from_millis(10)).jitter(Jitter::Decorrelated))
-        .budget(RetryBudget::builder().build().unwrap())
-        .name(format!("dynamic-{}", 1))
-        .on_retry(|_| {})
-        .retry_if(|e: &Error<Infallible>| e.is_rejection())
-        .retry_on_result(|n: &u32| *n == 503)
-        .delay_hint(|_: &Result<u32, Error<Infallible>>| None)
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn a_first_success_allocates_nothing() {
     in_runtime(|| {
@@ -36,7 +17,18 @@ fn a_first_success_allocates_nothing() {
         let out = assert_no_alloc(|| (|| ready(Ok::<_, Infallible>(2))).retry(&retry));
         assert_eq!(out.unwrap(), 2);
         // With a budget, max_elapsed, predicates, a hint and a callback too.
-        let retry = every_knob();
+        let retry = Retry::builder()
+            .max_attempts(5)
+            .max_elapsed(Duration::from_secs(10))
+            .backoff(Backoff::exponential(Duration::from_millis(10)).jitter(Jitter::Decorrelated))
+            .budget(RetryBudget::builder().build().unwrap())
+            .name(format!("dynamic-{}", 1))
+            .on_retry(|_| {})
+            .retry_if(|e: &Error<Infallible>| e.is_rejection())
+            .retry_on_result(|n: &u32| *n == 503)
+            .delay_hint(|_: &Result<u32, Error<Infallible>>| None)
+            .build()
+            .unwrap();
         let out = assert_no_alloc(|| retry.call(|| ready(Ok::<u32, Infallible>(200))));
         assert_eq!(out.unwrap(), 200);
     })

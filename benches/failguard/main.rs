@@ -8,8 +8,15 @@ use criterion::{criterion_group, criterion_main};
 
 mod bulkhead;
 mod queue;
+mod retry;
 mod support;
 mod timeout;
 
-criterion_group!(benches, bulkhead::bench, timeout::bench, queue::bench);
+criterion_group!(
+    benches,
+    bulkhead::bench,
+    timeout::bench,
+    queue::bench,
+    retry::bench
+);
 criterion_main!(benches);

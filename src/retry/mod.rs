@@ -202,7 +202,8 @@ impl<W, R, H> Retry<W, R, H> {
     ///         let fail = failures >= 0;
     ///         async move { if fail { Err("flaky") } else { Ok(42) } }
     ///     })
-    ///     .await?;
+    ///     .await
+    ///     .unwrap();
     /// assert_eq!(n, 42);
     /// # Ok(())
     /// # }
@@ -337,7 +338,8 @@ where
 ///     async move { if n < 3 { Err("not yet") } else { Ok(n) } }
 /// })
 /// .retry(&retry)
-/// .await?;
+/// .await
+/// .unwrap();
 /// assert_eq!(n, 3);
 /// # Ok(())
 /// # }

@@ -277,10 +277,12 @@ where
 {
     #[inline]
     fn start(&self) -> Option<Instant> {
-        if let Some(budget) = &self.budget {
-            budget.deposit();
+        // Out of line: the clock read and the budget's compare-and-swap would otherwise bloat
+        // every poll, which costs the happy path even when neither is configured.
+        if self.budget.is_none() && self.max_elapsed.is_none() {
+            return None;
         }
-        self.max_elapsed.map(|_| Instant::now())
+        self.start_slow()
     }
 
     #[inline]
@@ -295,6 +297,7 @@ where
     }
 
     #[cold]
+    #[inline(never)]
     fn plan(
         &self,
         outcome: &Result<T, E>,
@@ -364,6 +367,15 @@ where
 }
 
 impl<W, R, H> RetryState<W, R, H> {
+    #[cold]
+    #[inline(never)]
+    fn start_slow(&self) -> Option<Instant> {
+        if let Some(budget) = &self.budget {
+            budget.deposit();
+        }
+        self.max_elapsed.map(|_| Instant::now())
+    }
+
     fn wants_error<E>(&self, error: &E) -> Option<RetryReason>
     where
         E: PolicyError,

@@ -9,7 +9,7 @@ use std::{
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
-use super::core::{Decide, Plan};
+use super::core::{Decide, Plan, RetryReason};
 use crate::{OperationMut, PolicyError};
 
 /// Where a retry's attempts come from: the combinator calls the operation again, the tower
@@ -104,49 +104,63 @@ impl<A: Attempts, P> RetryFuture<A, P> {
     }
 }
 
-impl<A, P> Future for RetryFuture<A, P>
+impl<A, P> RetryFuture<A, P>
 where
     A: Attempts,
     P: Deref,
     P::Target: Decide<A::Ok, A::Error>,
 {
-    type Output = Result<A::Ok, A::Error>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    /// After an outcome that asks for a retry: plans the next attempt, returning the outcome
+    /// back if there is none. Out of line, like everything past the first attempt, so that the
+    /// happy path inlined into the caller stays a few instructions.
+    #[inline(never)]
+    fn schedule(
+        self: Pin<&mut Self>,
+        outcome: Result<A::Ok, A::Error>,
+        reason: RetryReason,
+    ) -> Option<Result<A::Ok, A::Error>> {
         let mut this = self.project();
-        if !*this.polled {
-            *this.polled = true;
-            *this.start = this.policy.start();
+        let attempts = &mut *this.attempts;
+        let plan = this.policy.plan(
+            &outcome,
+            reason,
+            *this.made,
+            *this.prev,
+            *this.start,
+            &mut |last| attempts.prepare(last),
+        );
+        match plan {
+            Plan::Stop => Some(outcome),
+            Plan::Retry { sleep, backoff } => {
+                *this.prev = Some(backoff);
+                if sleep.is_zero() {
+                    this.state.set(State::Next);
+                } else {
+                    this.state.set(State::Sleeping {
+                        sleep: tokio::time::sleep(sleep),
+                    });
+                }
+                None
+            }
         }
+    }
+
+    /// Polls whatever state the retry is in, after the first attempt's first poll.
+    #[inline(never)]
+    fn poll_retrying(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<A::Ok, A::Error>> {
         loop {
+            let mut this = self.as_mut().project();
             match this.state.as_mut().project() {
                 StateProj::Running { attempt } => {
                     let outcome = ready!(attempt.poll(cx));
                     let Some(reason) = this.policy.wants(&outcome) else {
                         return Poll::Ready(outcome);
                     };
-                    let attempts = &mut *this.attempts;
-                    let plan = this.policy.plan(
-                        &outcome,
-                        reason,
-                        *this.made,
-                        *this.prev,
-                        *this.start,
-                        &mut |last| attempts.prepare(last),
-                    );
-                    match plan {
-                        Plan::Stop => return Poll::Ready(outcome),
-                        Plan::Retry { sleep, backoff } => {
-                            *this.prev = Some(backoff);
-                            if sleep.is_zero() {
-                                this.state.set(State::Next);
-                            } else {
-                                this.state.set(State::Sleeping {
-                                    sleep: tokio::time::sleep(sleep),
-                                });
-                            }
-                        }
+                    if let Some(outcome) = self.as_mut().schedule(outcome, reason) {
+                        return Poll::Ready(outcome);
                     }
                 }
                 StateProj::Sleeping { sleep } => {
@@ -163,6 +177,37 @@ where
                 }
             }
         }
+    }
+}
+
+impl<A, P> Future for RetryFuture<A, P>
+where
+    A: Attempts,
+    P: Deref,
+    P::Target: Decide<A::Ok, A::Error>,
+{
+    type Output = Result<A::Ok, A::Error>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.as_mut().project();
+        if !*this.polled {
+            *this.polled = true;
+            *this.start = this.policy.start();
+            // The happy path: the first attempt, ready on its first poll, needs no retry.
+            if let StateProj::Running { attempt } = this.state.project() {
+                let outcome = ready!(attempt.poll(cx));
+                match this.policy.wants(&outcome) {
+                    None => return Poll::Ready(outcome),
+                    Some(reason) => {
+                        if let Some(outcome) = self.as_mut().schedule(outcome, reason) {
+                            return Poll::Ready(outcome);
+                        }
+                    }
+                }
+            }
+        }
+        self.poll_retrying(cx)
     }
 }
 

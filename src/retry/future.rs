@@ -73,10 +73,10 @@ pin_project! {
         state: State<A::Future>,
         attempts: A,
         policy: P,
+        // Attempts made; 0 until the first poll.
         made: u32,
         prev: Option<Duration>,
         start: Option<Instant>,
-        polled: bool,
     }
 }
 
@@ -96,10 +96,9 @@ impl<A: Attempts, P> RetryFuture<A, P> {
             state: State::Running { attempt: first },
             attempts,
             policy,
-            made: 1,
+            made: 0,
             prev: None,
             start: None,
-            polled: false,
         }
     }
 }
@@ -191,8 +190,8 @@ where
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.as_mut().project();
-        if !*this.polled {
-            *this.polled = true;
+        if *this.made == 0 {
+            *this.made = 1;
             *this.start = this.policy.start();
             // The happy path: the first attempt, ready on its first poll, needs no retry.
             if let StateProj::Running { attempt } = this.state.project() {

@@ -43,7 +43,10 @@
 //! A first attempt that succeeds costs a check of its outcome and nothing else: no allocation,
 //! no lock, no clock read, no random draw. With `max_elapsed` set the start time is read once per
 //! call, and with a budget the call counts itself in the budget (a clock read and one atomic).
-//! Retrying costs one atomic add per random draw and a tokio timer per wait.
+//! Retrying costs one atomic add per random draw and a tokio timer per wait. The tower door also
+//! keeps a copy of the request and a clone of the inner service for the retries (none when
+//! `max_attempts` is 1 or the request cannot be replayed) and one reference count on the shared
+//! policy per call.
 //!
 //! # Composition
 //!

@@ -499,3 +499,32 @@ fn the_future_is_send_when_the_operation_is() {
             .call(|| async { Ok::<_, io::Error>(1) }),
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_queue_is_not_retried() {
+    let queue = failguard::Queue::builder().capacity(4).build().unwrap();
+    queue.shutdown().await;
+    let policy = constant(3).wrap(queue);
+    let start = Instant::now();
+    let err = policy
+        .call(|| async { Ok::<_, io::Error>(1) })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::QueueClosed(_)));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_inside_a_retry_multiplies_the_attempts() {
+    let policy = constant(2).wrap(constant(3));
+    let (op, start) = (Flaky::default(), Instant::now());
+    let err = policy.call(|| op.call(10, start)).await.unwrap_err();
+    assert_eq!(message(err), "fail 6");
+    // Inner: 0, 100, 200; outer wait 100; inner again: 300, 400, 500.
+    assert_eq!(
+        op.at(),
+        [0, 100, 200, 300, 400, 500]
+            .map(Duration::from_millis)
+            .to_vec()
+    );
+}

@@ -161,3 +161,37 @@ impl<L: tower::Layer<S>, S> LayerFn<S> for L {
         self.layer(service)
     }
 }
+
+/// Ready for its first call only; after that `poll_ready` fails.
+#[derive(Clone)]
+struct Breaks(Arc<AtomicU32>);
+
+impl Service<()> for Breaks {
+    type Response = ();
+    type Error = Error<io::Error>;
+    type Future = std::future::Ready<Result<(), Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        if self.0.load(Ordering::SeqCst) == 0 {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Ready(Err(Error::Inner(io::Error::other("broken"))))
+        }
+    }
+
+    fn call(&mut self, _: ()) -> Self::Future {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Err(Error::Inner(io::Error::other("down"))))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_readiness_error_before_a_retry_ends_the_call_with_it() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut svc = retry(3).layer().layer_fn(Breaks(calls.clone()));
+    let start = Instant::now();
+    let err = svc.ready().await.unwrap().call(()).await.unwrap_err();
+    assert_eq!(err.into_inner().unwrap().to_string(), "broken");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(start.elapsed(), 100 * MS); // found broken after the first wait
+}

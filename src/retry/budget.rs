@@ -367,3 +367,51 @@ impl RetryBudgetBuilder {
         })
     }
 }
+
+#[cfg(all(test, failguard_loom))]
+mod loom_tests {
+    use super::*;
+    use loom::thread;
+
+    fn budget(min_per_sec: u32, percent: f64) -> RetryBudget {
+        RetryBudget::builder()
+            .ttl(MAX_TTL)
+            .min_per_sec(min_per_sec)
+            .percent(percent)
+            .build()
+            .unwrap()
+    }
+
+    /// Two retries race for the last one in the budget: exactly one gets it.
+    #[test]
+    fn loom_racing_withdrawals_never_spend_the_last_retry_twice() {
+        loom::model(|| {
+            let b = budget(0, 100.0);
+            b.deposit();
+            let other = {
+                let b = b.clone();
+                thread::spawn(move || b.try_withdraw())
+            };
+            let mine = b.try_withdraw();
+            let theirs = other.join().unwrap();
+            assert!(mine ^ theirs, "granted {mine} and {theirs}");
+            assert_eq!(b.available(), 0);
+        });
+    }
+
+    /// A deposit racing a withdrawal is never lost: whatever the order, what was granted plus
+    /// what is left is what was deposited.
+    #[test]
+    fn loom_a_deposit_racing_a_withdrawal_is_never_lost() {
+        loom::model(|| {
+            let b = budget(0, 100.0);
+            let depositor = {
+                let b = b.clone();
+                thread::spawn(move || b.deposit())
+            };
+            let granted = u64::from(b.try_withdraw());
+            depositor.join().unwrap();
+            assert_eq!(granted + b.available(), 1);
+        });
+    }
+}

@@ -17,6 +17,11 @@
 //! | [`budget`](RetryBuilder::budget) | a [`RetryBudget`] shared by many calls | none |
 //! | [`seed`](RetryBuilder::seed) | the jitter's random seed, to pin delays in tests | random |
 //!
+//! Jitter draws come from SplitMix64 advanced by one atomic add per draw: lock-free, shared by
+//! every call of the policy, exactly reproducible from a seed, and no dependency (the default seed
+//! comes from the standard library's per-process random hasher keys). Statistical quality beyond
+//! "uniform enough to spread retries" is not needed here.
+//!
 //! Inner failguard rejections are classified by [`Transient`]: a timeout, a full bulkhead or
 //! queue is retried after the backoff; an open circuit is retried no sooner than its
 //! `retry_after` (the wait is the larger of the backoff and `retry_after`), and not at all when

@@ -6,8 +6,9 @@ use std::{fmt, time::Duration};
 use tokio::time::Instant;
 
 use super::{
-    backoff::{Backoff, GAMMA, Jitter, mix, unit},
+    backoff::{Backoff, Jitter},
     budget::RetryBudget,
+    rng::{GAMMA, mix, unit},
 };
 use crate::{Name, PolicyError, Rejection, events, sync::AtomicU64, sync::Ordering};
 

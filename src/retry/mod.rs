@@ -98,6 +98,7 @@ mod core;
 mod future;
 #[cfg(feature = "tower")]
 mod layer;
+mod rng;
 
 pub use self::core::{
     Decide, DelayHint, NoHint, NoResults, RetryError, RetryEvent, RetryReason, RetryResult,

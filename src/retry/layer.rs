@@ -20,6 +20,26 @@ use crate::{PolicyError, sync::Arc};
 /// };
 /// assert!(replay.replay(&Body::Streaming).is_none());
 /// ```
+///
+/// A request type that is not `Clone` under the default does not compile, and the compiler says
+/// what to write:
+///
+/// ```compile_fail
+/// use failguard::{Error, Retry};
+/// use tower::{Service, ServiceBuilder};
+///
+/// struct Upload; // not Clone
+/// fn serve<S: Service<Upload>>(_: S) {}
+/// let svc = ServiceBuilder::new()
+///     .layer(Retry::new(3).unwrap().layer())
+///     .service_fn(|_: Upload| async { Ok::<_, Error<std::io::Error>>(()) });
+/// serve(svc);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a retry cannot make another attempt's request from `{Req}`",
+    label = "the retry layer keeps a copy of each request for its retries",
+    note = "derive or implement `Clone` for `{Req}`, or give the layer a replay hook: `retry.layer().replay(|req: &{Req}| ...)` returning `Some(copy)`, or `None` to send each request once without retrying"
+)]
 pub trait Replay<Req> {
     /// A copy of `request` for another attempt, or `None` if it cannot be made.
     fn replay(&self, request: &Req) -> Option<Req>;

@@ -138,3 +138,62 @@ pub(crate) fn breaker_rejected(name: &Name, retry_after: Option<Duration>) {
         "circuit breaker rejected a call"
     );
 }
+
+/// `retry.attempt` (INFO): a retry is about to wait `delay`, then make attempt number `attempt`.
+#[inline]
+pub(crate) fn retry_attempt(
+    name: &Name,
+    attempt: u32,
+    delay: Duration,
+    reason: crate::retry::RetryReason,
+) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        name: "retry.attempt",
+        target: "failguard",
+        tracing::Level::INFO,
+        policy = "retry",
+        name = name.as_str(),
+        attempt,
+        delay_ms = delay.as_millis() as u64,
+        reason = reason.as_str(),
+        rejection = match reason {
+            crate::retry::RetryReason::Rejection(policy) => Some(policy),
+            _ => None,
+        },
+        "retrying"
+    );
+}
+
+/// `retry.exhausted` (WARN): a retry gave up and returned the last outcome. `reason` is one of
+/// `"max_attempts"`, `"max_elapsed"`, `"retry_after_beyond_cap"`, `"not_replayable"`.
+#[inline]
+pub(crate) fn retry_exhausted(name: &Name, attempts: u32, reason: &'static str) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        name: "retry.exhausted",
+        target: "failguard",
+        tracing::Level::WARN,
+        policy = "retry",
+        name = name.as_str(),
+        attempts,
+        reason,
+        "retries exhausted"
+    );
+}
+
+/// `retry.budget_exhausted` (WARN): the retry budget had no retry left, so the retry returned
+/// the last outcome after `attempts` attempts.
+#[inline]
+pub(crate) fn retry_budget_exhausted(name: &Name, attempts: u32) {
+    #[cfg(feature = "tracing")]
+    tracing::event!(
+        name: "retry.budget_exhausted",
+        target: "failguard",
+        tracing::Level::WARN,
+        policy = "retry",
+        name = name.as_str(),
+        attempts,
+        "retry budget exhausted"
+    );
+}

@@ -11,6 +11,7 @@
 //! | [`Timeout`] | abandons a call that takes too long | [`Error::Timeout`] |
 //! | [`Fallback`] | answers with a value, a closure or another service when a call fails | — |
 //! | [`CircuitBreaker`] | stops calling a failing dependency (count or time window, failure and slow-call rates), probes for its recovery with a bounded number of calls | [`Error::CircuitOpen`] |
+//! | [`Retry`] | calls again after a failure, with an exact, capped backoff, within attempts, elapsed time and a shared [`RetryBudget`](retry::RetryBudget) | — (the last outcome) |
 //! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
@@ -104,6 +105,9 @@
 //! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
 //! | `breaker.transition` | WARN to open or forced open, INFO otherwise | `policy = "circuit-breaker"`, `name`, `from`, `to` (`closed`, `open`, `half_open`, `forced_open`, `disabled`), `failure_rate`, `slow_call_rate` (when a window decided it) |
 //! | `breaker.rejected` | DEBUG | `policy = "circuit-breaker"`, `name`, `retry_after_ms` |
+//! | `retry.attempt` | INFO | `policy = "retry"`, `name`, `attempt` (the attempt about to be made, 2 for the first retry), `delay_ms`, `reason` (`error`, `result`, `rejection`), `rejection` (the rejecting policy, if any) |
+//! | `retry.exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made), `reason` (`max_attempts`, `max_elapsed`, `retry_after_beyond_cap`, `not_replayable`) |
+//! | `retry.budget_exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made) |
 //!
 //! # Feature flags
 //!
@@ -134,6 +138,7 @@ mod name;
 mod outcome;
 pub mod policy;
 pub mod queue;
+pub mod retry;
 #[allow(dead_code)]
 mod sync;
 pub mod timeout;
@@ -147,6 +152,7 @@ pub use name::Name;
 pub use outcome::{Classify, ErrorIsFailure, Outcome};
 pub use policy::{Operation, OperationMut, Policy, Wrap};
 pub use queue::Queue;
+pub use retry::Retry;
 pub use timeout::Timeout;
 
 #[cfg(doctest)]

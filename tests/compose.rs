@@ -162,3 +162,34 @@ fn composed_futures_are_send() {
     let fut = policy.call(|| slow(Duration::from_millis(1)));
     assert_send(&fut);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_sees_rejections_through_a_boxed_error_too() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let retry = failguard::Retry::builder()
+        .max_attempts(3)
+        .backoff(failguard::retry::Backoff::constant(Duration::from_millis(
+            10,
+        )))
+        .build()
+        .unwrap();
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    let counted = calls.clone();
+    let mut svc = ServiceBuilder::new()
+        .layer(retry.wrap(timeout(100, "attempt")).layer())
+        .map_err(BoxError::from)
+        .service_fn(move |_: ()| {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    sleep(Duration::from_secs(1)).await;
+                }
+                Ok::<_, io::Error>("done")
+            }
+        });
+    let start = Instant::now();
+    assert_eq!(svc.ready().await.unwrap().call(()).await.unwrap(), "done");
+    // The boxed `Elapsed` was recognised as a timeout and retried after 10 ms.
+    assert_eq!(start.elapsed(), Duration::from_millis(110));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

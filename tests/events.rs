@@ -142,3 +142,80 @@ fn a_breaker_emits_its_transitions_and_rejections_and_nothing_per_success() {
         ]
     );
 }
+fn constant_retry(attempts: u32) -> failguard::retry::RetryBuilder {
+    failguard::Retry::builder()
+        .max_attempts(attempts)
+        .backoff(failguard::retry::Backoff::constant(Duration::from_millis(
+            100,
+        )))
+        .name("api")
+}
+
+#[test]
+fn each_retry_emits_an_attempt_event_and_running_out_an_exhausted_one() {
+    let policy = constant_retry(3)
+        .build()
+        .unwrap()
+        .wrap(Timeout::new(Duration::from_millis(5)).unwrap());
+    let mut calls = 0;
+    let (out, events) = record(policy.call(|| {
+        calls += 1;
+        let slow = calls == 1;
+        async move {
+            if slow {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err::<(), _>(io::Error::other("down"))
+        }
+    }));
+    assert!(out.is_err());
+    let retry_events: Vec<_> = events.iter().filter(|e| e.contains(" retry.")).collect();
+    assert_eq!(
+        retry_events,
+        [
+            "failguard retry.attempt INFO message=retrying policy=retry name=api attempt=2 delay_ms=100 reason=rejection rejection=timeout",
+            "failguard retry.attempt INFO message=retrying policy=retry name=api attempt=3 delay_ms=100 reason=error",
+            "failguard retry.exhausted WARN message=retries exhausted policy=retry name=api attempts=3 reason=max_attempts",
+        ]
+    );
+}
+
+#[test]
+fn an_empty_budget_emits_budget_exhausted() {
+    let budget = failguard::retry::RetryBudget::builder()
+        .min_per_sec(0)
+        .percent(0.0)
+        .build()
+        .unwrap();
+    let retry = constant_retry(3).budget(budget).build().unwrap();
+    let (out, events) = record(retry.call(|| async { Err::<(), _>("down") }));
+    assert!(out.is_err());
+    assert_eq!(
+        events,
+        [
+            "failguard retry.budget_exhausted WARN message=retry budget exhausted policy=retry name=api attempts=1"
+        ]
+    );
+}
+
+#[test]
+fn max_elapsed_names_itself_as_the_reason() {
+    let retry = constant_retry(5)
+        .max_elapsed(Duration::from_millis(150))
+        .build()
+        .unwrap();
+    let (out, events) = record(retry.call(|| async { Err::<(), _>("down") }));
+    assert!(out.is_err());
+    assert_eq!(
+        events.last().unwrap(),
+        "failguard retry.exhausted WARN message=retries exhausted policy=retry name=api attempts=2 reason=max_elapsed"
+    );
+}
+
+#[test]
+fn a_retry_whose_first_attempt_succeeds_emits_nothing() {
+    let retry = constant_retry(3).build().unwrap();
+    let (out, events) = record(retry.call(|| async { Ok::<_, io::Error>(1) }));
+    assert_eq!(out.unwrap(), 1);
+    assert!(events.is_empty(), "{events:?}");
+}

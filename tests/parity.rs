@@ -122,3 +122,26 @@ async fn composed_parity() {
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn retry_parity() {
+    let retry = failguard::Retry::builder()
+        .max_attempts(3)
+        .backoff(failguard::retry::Backoff::constant(Duration::from_millis(
+            100,
+        )))
+        .build()
+        .unwrap();
+    let (call, tower) = both_doors!(retry.wrap(Timeout::new(Duration::from_millis(150)).unwrap()));
+    assert_eq!(call, tower);
+    assert_eq!(
+        call,
+        [
+            "ok fast after 0ns",
+            "ok at deadline after 100ms",
+            // Three attempts of 150 ms, two waits of 100 ms; the last outcome is returned.
+            "timeout 150ms timeout after 650ms",
+            "inner boom after 200ms"
+        ]
+    );
+}

@@ -9,6 +9,7 @@ use criterion::{criterion_group, criterion_main};
 mod breaker;
 mod bulkhead;
 mod queue;
+mod retry;
 mod support;
 mod timeout;
 
@@ -17,6 +18,7 @@ criterion_group!(
     breaker::bench,
     bulkhead::bench,
     timeout::bench,
-    queue::bench
+    queue::bench,
+    retry::bench
 );
 criterion_main!(benches);

@@ -16,6 +16,7 @@ mod breaker;
 mod bulkhead;
 mod fallback;
 mod queue;
+mod retry;
 mod timeout;
 
 struct Counting;

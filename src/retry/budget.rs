@@ -1,0 +1,417 @@
+//! Retry budget: retries allowed in proportion to recent traffic, so that retries cannot
+//! multiply an outage.
+//!
+//! # Why a budget, and not only a maximum number of attempts
+//!
+//! `max_attempts` bounds the retries of *one* call; it does nothing for a fleet of callers. When
+//! a dependency fails, every caller retries at once: three attempts per call triple the load on a
+//! service that is already failing, which keeps it down. A budget bounds the retries of *all*
+//! calls together: they may add at most `percent` to the traffic, plus a small reserve so that a
+//! quiet client can still retry. When the budget is empty the retry gives up at once and returns
+//! the last outcome, and the dependency sees its ordinary traffic, not a multiple of it.
+//!
+//! # Arithmetic (Finagle's semantics)
+//!
+//! Over the last `ttl`:
+//!
+//! ```text
+//! retries allowed = percent / 100 * requests + min_per_sec * ttl_in_seconds - retries made
+//! ```
+//!
+//! Every call through the retry counts as one request (once, however many attempts it makes),
+//! every retry as one withdrawal. Requests and withdrawals older than `ttl` no longer count: the
+//! window slides in ten slices of `ttl / 10`. Amounts are kept as exact integers (a request is
+//! worth `percent * 10,000` millionths of a retry), so a fractional percentage such as 12.5 % or
+//! 0.1 % allows exactly that share of retries, rounded down: the budget never over-allocates.
+//!
+//! # Costs
+//!
+//! Lock-free: a request is one clock read and one compare-and-swap on the current slice; a retry
+//! reads the ten slices and takes one compare-and-swap. Nothing allocates. Time is
+//! `tokio::time::Instant`, so tests drive the window with tokio's paused clock.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::{
+    ConfigError,
+    sync::{Arc, AtomicU64, Ordering},
+};
+
+/// The number of slices the window slides in.
+const SLICES: usize = 10;
+/// A retry's cost in budget units; a request is worth `percent * PER_PERCENT` units.
+const WITHDRAW: u128 = 1_000_000;
+const PER_PERCENT: f64 = 10_000.0;
+// A slice is packed in one word, so that a slice's reset and its counts change together:
+// [epoch tag: 24 bits | requests: 20 bits | retries: 20 bits].
+const COUNT_BITS: u32 = 20;
+const COUNT_MAX: u64 = (1 << COUNT_BITS) - 1;
+const TAG_BITS: u32 = 24;
+const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
+
+/// The shortest `ttl` accepted.
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+/// The longest `ttl` accepted.
+pub const MAX_TTL: Duration = Duration::from_secs(60);
+/// The largest `percent` accepted: retries may add at most ten times the traffic.
+pub const MAX_PERCENT: f64 = 1000.0;
+
+/// A retry budget shared by every retry given a clone of it (Finagle's semantics; see the
+/// [module docs](self) for the arithmetic).
+///
+/// A cheap `Clone` handle around one shared, lock-free state: give the same budget to every
+/// [`Retry`](super::Retry) calling one dependency, and they share its allowance.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::retry::RetryBudget;
+///
+/// // Retries may add 10 % to the traffic of the last 10 s, plus 1 per second.
+/// let budget = RetryBudget::builder()
+///     .ttl(Duration::from_secs(10))
+///     .min_per_sec(1)
+///     .percent(10.0)
+///     .build()?;
+/// assert_eq!(budget.available(), 10); // the reserve: 1/s over 10 s
+/// for _ in 0..100 {
+///     budget.deposit();
+/// }
+/// assert_eq!(budget.available(), 20); // plus 10 % of 100 requests
+/// assert!(budget.try_withdraw());
+/// assert_eq!(budget.available(), 19);
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetryBudget {
+    state: Arc<BudgetState>,
+}
+
+#[derive(Debug)]
+struct BudgetState {
+    slices: [AtomicU64; SLICES],
+    origin: Instant,
+    slice_nanos: u64,
+    deposit: u128,
+    reserve: u128,
+}
+
+impl RetryBudget {
+    /// A builder; every knob has Finagle's default, so `RetryBudget::builder().build()` works.
+    ///
+    /// ```
+    /// let budget = failguard::retry::RetryBudget::builder().build()?;
+    /// assert_eq!(budget.available(), 100); // 10/s over 10 s
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn builder() -> RetryBudgetBuilder {
+        RetryBudgetBuilder::default()
+    }
+
+    /// Counts one request (a call through a retry does this itself, once per call).
+    ///
+    /// ```
+    /// let budget = failguard::retry::RetryBudget::builder().min_per_sec(0).percent(50.0).build()?;
+    /// budget.deposit();
+    /// budget.deposit();
+    /// assert_eq!(budget.available(), 1);
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn deposit(&self) {
+        self.state.deposit(Instant::now());
+    }
+
+    /// Takes one retry from the budget if it has one; `false` when it is empty.
+    ///
+    /// ```
+    /// let budget = failguard::retry::RetryBudget::builder().min_per_sec(0).build()?;
+    /// assert!(!budget.try_withdraw());
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn try_withdraw(&self) -> bool {
+        self.state.try_withdraw(Instant::now())
+    }
+
+    /// How many retries the budget allows now.
+    ///
+    /// ```
+    /// let budget = failguard::retry::RetryBudget::builder().min_per_sec(3).build()?;
+    /// assert_eq!(budget.available(), 30); // 3/s over the default 10 s
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn available(&self) -> u64 {
+        let balance = self.state.balance(Instant::now(), None);
+        u64::try_from(balance.max(0) as u128 / WITHDRAW).unwrap_or(u64::MAX)
+    }
+}
+
+fn pack(tag: u64, requests: u64, retries: u64) -> u64 {
+    (tag << (2 * COUNT_BITS)) | (requests << COUNT_BITS) | retries
+}
+
+fn tag_of(word: u64) -> u64 {
+    word >> (2 * COUNT_BITS)
+}
+
+fn requests_of(word: u64) -> u64 {
+    (word >> COUNT_BITS) & COUNT_MAX
+}
+
+fn retries_of(word: u64) -> u64 {
+    word & COUNT_MAX
+}
+
+/// Where a slice's word stands against the slice tagged `tag`.
+enum Slice {
+    /// It is that slice.
+    Current,
+    /// It is a few slices newer: another thread read the clock after us.
+    Newer,
+    /// It is an older slice: its counts have expired and it may be reset.
+    Expired,
+}
+
+/// How many slices `word` is older than the slice tagged `tag` (modulo the tag's width).
+fn age(word: u64, tag: u64) -> u64 {
+    tag.wrapping_sub(tag_of(word)) & TAG_MASK
+}
+
+fn classify(word: u64, tag: u64) -> Slice {
+    match age(word, tag) {
+        0 => Slice::Current,
+        a if a > TAG_MASK - SLICES as u64 => Slice::Newer,
+        _ => Slice::Expired,
+    }
+}
+
+impl BudgetState {
+    fn epoch(&self, now: Instant) -> u64 {
+        let since = now.saturating_duration_since(self.origin).as_nanos();
+        u64::try_from(since / u128::from(self.slice_nanos)).unwrap_or(u64::MAX)
+    }
+
+    fn slot(&self, epoch: u64) -> (&AtomicU64, u64) {
+        (
+            &self.slices[(epoch % SLICES as u64) as usize],
+            epoch & TAG_MASK,
+        )
+    }
+
+    fn deposit(&self, now: Instant) {
+        let (slot, tag) = self.slot(self.epoch(now));
+        let mut word = slot.load(Ordering::Relaxed);
+        loop {
+            let new = match classify(word, tag) {
+                Slice::Current if requests_of(word) == COUNT_MAX => return, // saturated
+                Slice::Current => word + (1 << COUNT_BITS),
+                // Newer than our reading of the clock (we were preempted): drop the request,
+                // which errs on the side of fewer retries.
+                Slice::Newer => return,
+                Slice::Expired => pack(tag, 1, 0),
+            };
+            match slot.compare_exchange_weak(word, new, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    fn try_withdraw(&self, now: Instant) -> bool {
+        let epoch = self.epoch(now);
+        let (slot, tag) = self.slot(epoch);
+        let mut word = slot.load(Ordering::Acquire);
+        loop {
+            let current = match classify(word, tag) {
+                Slice::Current | Slice::Newer => word, // a newer slice: count the retry there
+                Slice::Expired => pack(tag, 0, 0),
+            };
+            if self.balance(now, Some(current)) < WITHDRAW as i128 {
+                return false;
+            }
+            // Saturated retries would stop counting, so refuse rather than over-allocate.
+            if retries_of(current) == COUNT_MAX {
+                return false;
+            }
+            // The check and the withdrawal are one compare-and-swap on the current slice, so
+            // racing withdrawals cannot both spend the last retry.
+            match slot.compare_exchange_weak(word, current + 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// The balance in units at `now`; `current` overrides the current slice's word.
+    fn balance(&self, now: Instant, current: Option<u64>) -> i128 {
+        let epoch = self.epoch(now);
+        let (current_slot, tag) = self.slot(epoch);
+        let (mut requests, mut retries) = (0u128, 0u128);
+        for slot in &self.slices {
+            let word = match current {
+                Some(word) if std::ptr::eq(slot, current_slot) => word,
+                _ => slot.load(Ordering::Acquire),
+            };
+            if age(word, tag) < SLICES as u64 {
+                requests += u128::from(requests_of(word));
+                retries += u128::from(retries_of(word));
+            }
+        }
+        let credit = requests * self.deposit + self.reserve;
+        credit as i128 - (retries * WITHDRAW) as i128
+    }
+}
+
+/// Builds a [`RetryBudget`]. Every knob has Finagle's default.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let budget = failguard::retry::RetryBudget::builder()
+///     .ttl(Duration::from_secs(60))
+///     .min_per_sec(0)
+///     .percent(12.5)
+///     .build()?;
+/// for _ in 0..8 {
+///     budget.deposit();
+/// }
+/// assert_eq!(budget.available(), 1);
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build()` is called"]
+pub struct RetryBudgetBuilder {
+    ttl: Duration,
+    min_per_sec: u32,
+    percent: f64,
+}
+
+impl Default for RetryBudgetBuilder {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(10),
+            min_per_sec: 10,
+            percent: 20.0,
+        }
+    }
+}
+
+impl RetryBudgetBuilder {
+    /// How long a request or a retry counts in the budget.
+    ///
+    /// # Default
+    ///
+    /// 10 s. From [`MIN_TTL`] (1 s) to [`MAX_TTL`] (60 s).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Retries allowed per second of `ttl` whatever the traffic, so a quiet client can still
+    /// retry: a reserve of `min_per_sec * ttl` retries.
+    ///
+    /// # Default
+    ///
+    /// 10.
+    pub fn min_per_sec(mut self, min_per_sec: u32) -> Self {
+        self.min_per_sec = min_per_sec;
+        self
+    }
+
+    /// Retries allowed as a percentage of requests: `10.0` lets retries add 10 % to the traffic.
+    /// Fractions are exact to 1/10,000 of a percent.
+    ///
+    /// # Default
+    ///
+    /// 20.0. From 0.0 to [`MAX_PERCENT`] (1000.0).
+    pub fn percent(mut self, percent: f64) -> Self {
+        self.percent = percent;
+        self
+    }
+
+    /// Checks the configuration and builds the budget. The window starts now (tokio's clock).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming `retry_budget.ttl` or `retry_budget.percent` for a value outside
+    /// the range its setter documents.
+    pub fn build(self) -> Result<RetryBudget, ConfigError> {
+        if self.ttl < MIN_TTL || self.ttl > MAX_TTL {
+            return Err(ConfigError::new(
+                "retry_budget.ttl",
+                format!("must be from 1s to 60s (got {:?})", self.ttl),
+            ));
+        }
+        if !(0.0..=MAX_PERCENT).contains(&self.percent) {
+            return Err(ConfigError::new(
+                "retry_budget.percent",
+                format!("must be from 0.0 to 1000.0 (got {})", self.percent),
+            ));
+        }
+        let ttl_millis = self.ttl.as_millis();
+        let state = BudgetState {
+            slices: std::array::from_fn(|_| AtomicU64::new(pack(1 << (TAG_BITS - 1), 0, 0))),
+            origin: Instant::now(),
+            slice_nanos: (self.ttl.as_nanos() / SLICES as u128) as u64,
+            // Rounded down: a fraction finer than the unit never over-allocates.
+            deposit: (self.percent * PER_PERCENT) as u128,
+            reserve: u128::from(self.min_per_sec) * ttl_millis * WITHDRAW / 1000,
+        };
+        Ok(RetryBudget {
+            state: Arc::new(state),
+        })
+    }
+}
+
+#[cfg(all(test, failguard_loom))]
+mod loom_tests {
+    use super::*;
+    use loom::thread;
+
+    fn budget(min_per_sec: u32, percent: f64) -> RetryBudget {
+        RetryBudget::builder()
+            .ttl(MAX_TTL)
+            .min_per_sec(min_per_sec)
+            .percent(percent)
+            .build()
+            .unwrap()
+    }
+
+    /// Two retries race for the last one in the budget: exactly one gets it.
+    #[test]
+    fn loom_racing_withdrawals_never_spend_the_last_retry_twice() {
+        loom::model(|| {
+            let b = budget(0, 100.0);
+            b.deposit();
+            let other = {
+                let b = b.clone();
+                thread::spawn(move || b.try_withdraw())
+            };
+            let mine = b.try_withdraw();
+            let theirs = other.join().unwrap();
+            assert!(mine ^ theirs, "granted {mine} and {theirs}");
+            assert_eq!(b.available(), 0);
+        });
+    }
+
+    /// A deposit racing a withdrawal is never lost: whatever the order, what was granted plus
+    /// what is left is what was deposited.
+    #[test]
+    fn loom_a_deposit_racing_a_withdrawal_is_never_lost() {
+        loom::model(|| {
+            let b = budget(0, 100.0);
+            let depositor = {
+                let b = b.clone();
+                thread::spawn(move || b.deposit())
+            };
+            let granted = u64::from(b.try_withdraw());
+            depositor.join().unwrap();
+            assert_eq!(granted + b.available(), 1);
+        });
+    }
+}

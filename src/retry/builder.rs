@@ -1,0 +1,280 @@
+use std::time::Duration;
+
+use super::{
+    Backoff, NoHint, NoResults, Retry, RetryBudget, RetryState, Transient,
+    backoff::Jitter,
+    core::{Callback, RetryEvent},
+};
+use crate::{ConfigError, Name, sync::Arc, sync::AtomicU64};
+
+const DEFAULT_NAME: Name = Name::from_static("retry");
+
+/// The longest `max_elapsed` accepted: one day.
+const MAX_ELAPSED: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Builds a [`Retry`]. Every knob has a default, listed under each method.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::{Error, Retry, retry::{Backoff, Jitter, RetryBudget}};
+///
+/// let budget = RetryBudget::builder().percent(10.0).build()?;
+/// let retry = Retry::builder()
+///     .max_attempts(5)
+///     .max_elapsed(Duration::from_secs(10))
+///     .backoff(
+///         Backoff::exponential(Duration::from_millis(200))
+///             .max_delay(Duration::from_secs(5))
+///             .jitter(Jitter::Decorrelated),
+///     )
+///     .retry_if(|e: &Error<std::io::Error>| e.is_rejection() || e.inner().is_some())
+///     .retry_on_result(|status: &u16| *status == 503)
+///     .delay_hint(|r: &Result<u16, Error<std::io::Error>>| match r {
+///         Ok(503) => Some(Duration::from_secs(1)),
+///         _ => None,
+///     })
+///     .budget(budget)
+///     .name("inventory")
+///     .on_retry(|e| println!("retrying {} in {:?}", e.name, e.delay))
+///     .build()?;
+/// # let _ = retry;
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[must_use = "a builder does nothing until `build()` is called"]
+pub struct RetryBuilder<W = Transient, R = NoResults, H = NoHint> {
+    max_attempts: u32,
+    max_elapsed: Option<Duration>,
+    backoff: Backoff,
+    budget: Option<RetryBudget>,
+    seed: Option<u64>,
+    name: Name,
+    on_retry: Vec<Callback>,
+    retry_error: W,
+    retry_result: R,
+    hint: H,
+}
+
+impl Default for RetryBuilder {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            max_elapsed: None,
+            backoff: Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::Full),
+            budget: None,
+            seed: None,
+            name: DEFAULT_NAME,
+            on_retry: Vec::new(),
+            retry_error: Transient,
+            retry_result: NoResults,
+            hint: NoHint,
+        }
+    }
+}
+
+impl<W, R, H> std::fmt::Debug for RetryBuilder<W, R, H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryBuilder")
+            .field("name", &self.name)
+            .field("max_attempts", &self.max_attempts)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W, R, H> RetryBuilder<W, R, H> {
+    /// The most calls one operation gets, **the first call included**: 3 means one call and up
+    /// to two retries; 1 means no retry at all.
+    ///
+    /// # Default
+    ///
+    /// 3. At least 1.
+    pub fn max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    /// The longest the whole operation may take, attempts and waits included, counted from the
+    /// first poll: a retry whose wait would end at or after it is not made. (A running attempt is
+    /// not cut short; put a [`Timeout`](crate::Timeout) around the retry for that.)
+    ///
+    /// # Default
+    ///
+    /// None: only `max_attempts` (and the budget) limit the retries. Greater than zero, at most
+    /// one day.
+    pub fn max_elapsed(mut self, max_elapsed: Duration) -> Self {
+        self.max_elapsed = Some(max_elapsed);
+        self
+    }
+
+    /// The delay before each retry.
+    ///
+    /// # Default
+    ///
+    /// `Backoff::exponential(100 ms)` (factor 2, cap 30 s) with [`Jitter::Full`].
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// A budget shared with other retries: when it is empty, a retry returns the last outcome.
+    ///
+    /// # Default
+    ///
+    /// None.
+    pub fn budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Seeds the jitter's random generator, so the delays are the same on every run (as
+    /// [`Backoff::delays`] with that seed, for the first call).
+    ///
+    /// # Default
+    ///
+    /// A random seed (from the standard library's per-process random hasher keys).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The name shown in events and callbacks.
+    ///
+    /// # Default
+    ///
+    /// `"retry"`.
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Calls `callback` before each retry's wait, with the attempt about to be made, the delay
+    /// and the reason.
+    ///
+    /// # Default
+    ///
+    /// None.
+    pub fn on_retry(mut self, callback: impl Fn(&RetryEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.on_retry.push(Box::new(callback));
+        self
+    }
+
+    /// Which errors are retried: any [`RetryError`](super::RetryError), such as a closure
+    /// `Fn(&E) -> bool`. It sees failguard's rejections too (with a typed stack, `E` is
+    /// `failguard::Error<_>`); an open circuit's `retry_after` still sets the shortest wait.
+    ///
+    /// # Default
+    ///
+    /// [`Transient`]: the operation's errors, timeouts, full bulkheads and queues, and open
+    /// circuits that say when to come back.
+    pub fn retry_if<W2>(self, retry_if: W2) -> RetryBuilder<W2, R, H> {
+        RetryBuilder {
+            max_attempts: self.max_attempts,
+            max_elapsed: self.max_elapsed,
+            backoff: self.backoff,
+            budget: self.budget,
+            seed: self.seed,
+            name: self.name,
+            on_retry: self.on_retry,
+            retry_error: retry_if,
+            retry_result: self.retry_result,
+            hint: self.hint,
+        }
+    }
+
+    /// Which successful results are retried anyway: any [`RetryResult`](super::RetryResult),
+    /// such as a closure `Fn(&T) -> bool`. When the retries run out, the caller gets the last
+    /// such result as `Ok`.
+    ///
+    /// # Default
+    ///
+    /// [`NoResults`]: no `Ok` is retried.
+    pub fn retry_on_result<R2>(self, retry_on_result: R2) -> RetryBuilder<W, R2, H> {
+        RetryBuilder {
+            max_attempts: self.max_attempts,
+            max_elapsed: self.max_elapsed,
+            backoff: self.backoff,
+            budget: self.budget,
+            seed: self.seed,
+            name: self.name,
+            on_retry: self.on_retry,
+            retry_error: self.retry_error,
+            retry_result: retry_on_result,
+            hint: self.hint,
+        }
+    }
+
+    /// Reads a delay from the outcome (a `Retry-After` header): any
+    /// [`DelayHint`](super::DelayHint), such as a closure
+    /// `Fn(&Result<T, E>) -> Option<Duration>`. A hint replaces the backoff's delay, clamped to
+    /// the backoff's cap.
+    ///
+    /// # Default
+    ///
+    /// [`NoHint`].
+    pub fn delay_hint<H2>(self, delay_hint: H2) -> RetryBuilder<W, R, H2> {
+        RetryBuilder {
+            max_attempts: self.max_attempts,
+            max_elapsed: self.max_elapsed,
+            backoff: self.backoff,
+            budget: self.budget,
+            seed: self.seed,
+            name: self.name,
+            on_retry: self.on_retry,
+            retry_error: self.retry_error,
+            retry_result: self.retry_result,
+            hint: delay_hint,
+        }
+    }
+
+    /// Checks the configuration and builds the retry.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the field: `retry.max_attempts` (0), `retry.max_elapsed` (zero
+    /// or over a day), `retry.backoff.base` (zero for linear or exponential growth),
+    /// `retry.backoff.max_delay` (below the base or over a day), `retry.backoff.factor` (not
+    /// from 1.0 to 100.0).
+    pub fn build(self) -> Result<Retry<W, R, H>, ConfigError> {
+        if self.max_attempts == 0 {
+            return Err(ConfigError::new(
+                "retry.max_attempts",
+                "must be at least 1: it counts every call, the first included (got 0)",
+            ));
+        }
+        if let Some(max) = self.max_elapsed {
+            if max.is_zero() || max > MAX_ELAPSED {
+                return Err(ConfigError::new(
+                    "retry.max_elapsed",
+                    format!("must be greater than zero and at most one day (got {max:?})"),
+                ));
+            }
+        }
+        self.backoff.check()?;
+        let seed = self.seed.unwrap_or_else(random_seed);
+        Ok(Retry {
+            state: Arc::new(RetryState {
+                name: self.name,
+                max_attempts: self.max_attempts,
+                max_elapsed: self.max_elapsed,
+                backoff: self.backoff,
+                budget: self.budget,
+                rng: AtomicU64::new(seed),
+                on_retry: self.on_retry,
+                retry_error: self.retry_error,
+                retry_result: self.retry_result,
+                hint: self.hint,
+            }),
+        })
+    }
+}
+
+/// A random seed without a dependency: std's `RandomState` keys come from the operating
+/// system's random source (once per thread, then incremented), which is plenty for jitter.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}

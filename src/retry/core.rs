@@ -1,0 +1,402 @@
+//! Retry's decisions: which outcomes are retried, and whether, when and why the next attempt is
+//! made. No futures here: the future asks, this answers.
+
+use std::{fmt, time::Duration};
+
+use tokio::time::Instant;
+
+use super::{
+    backoff::{Backoff, Jitter},
+    budget::RetryBudget,
+    rng::{GAMMA, mix, unit},
+};
+use crate::{Name, PolicyError, Rejection, events, sync::AtomicU64, sync::Ordering};
+
+/// Decides which errors are retried: implemented by [`Transient`] (the default) and by every
+/// closure `Fn(&E) -> bool`.
+///
+/// With a typed stack `E` is [`failguard::Error<E>`](crate::Error), so a closure sees failguard's
+/// rejections too and may match on them.
+///
+/// ```
+/// use failguard::{Error, retry::RetryError};
+///
+/// let only_timeouts = |e: &Error<std::io::Error>| {
+///     matches!(e, Error::Timeout(_)) || e.inner().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+/// };
+/// assert!(!only_timeouts.retries(&Error::Inner(std::io::Error::other("bad request"))));
+/// ```
+pub trait RetryError<E> {
+    /// Whether `error` is worth another attempt.
+    fn retries(&self, error: &E) -> bool;
+}
+
+impl<E, F: Fn(&E) -> bool> RetryError<E> for F {
+    fn retries(&self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// The default [`RetryError`]: retries the operation's own errors and the rejections that pass,
+/// and gives up on those that do not.
+///
+/// | error | retried? |
+/// |---|---|
+/// | the operation's own error (`Error::Inner`) | yes, after the backoff |
+/// | `Timeout` (an attempt took too long) | yes, after the backoff |
+/// | `BulkheadFull`, `QueueFull`, `QueueTimeout` (momentary overload) | yes, after the backoff |
+/// | `CircuitOpen` with a `retry_after` | yes, but no sooner than `retry_after` (and not at all when that is beyond the backoff's cap) |
+/// | `CircuitOpen` without one (forced open, or every half-open probe taken) | no: nobody knows when it will pass |
+/// | `QueueClosed` (shut down, workers gone, or the work panicked) | no: it will not get better by trying again |
+///
+/// ```
+/// use failguard::{Error, retry::{RetryError, Transient}};
+/// assert!(Transient.retries(&Error::Inner("connection reset")));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transient;
+
+impl<E: PolicyError> RetryError<E> for Transient {
+    fn retries(&self, error: &E) -> bool {
+        match error.rejection() {
+            None => true,
+            Some(rejection) => match rejection {
+                Rejection::CircuitOpen(open) => open.retry_after().is_some(),
+                Rejection::QueueClosed(_) => false,
+                Rejection::Timeout(_)
+                | Rejection::BulkheadFull(_)
+                | Rejection::QueueFull(_)
+                | Rejection::QueueTimeout(_) => true,
+            },
+        }
+    }
+}
+
+/// Decides which successful results are retried anyway (an HTTP 503 that arrived as `Ok`):
+/// implemented by [`NoResults`] (the default) and by every closure `Fn(&T) -> bool`.
+///
+/// ```
+/// use failguard::retry::RetryResult;
+/// let unavailable = |status: &u16| *status == 503;
+/// assert!(unavailable.retries(&503));
+/// ```
+pub trait RetryResult<T> {
+    /// Whether `value` is worth another attempt.
+    fn retries(&self, value: &T) -> bool;
+}
+
+impl<T, F: Fn(&T) -> bool> RetryResult<T> for F {
+    fn retries(&self, value: &T) -> bool {
+        self(value)
+    }
+}
+
+/// The default [`RetryResult`]: no `Ok` is retried.
+///
+/// ```
+/// use failguard::retry::{NoResults, RetryResult};
+/// assert!(!NoResults.retries(&503));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoResults;
+
+impl<T> RetryResult<T> for NoResults {
+    #[inline]
+    fn retries(&self, _: &T) -> bool {
+        false
+    }
+}
+
+/// Reads a delay from an outcome, as a server's `Retry-After`: implemented by [`NoHint`] (the
+/// default) and by every closure `Fn(&Result<T, E>) -> Option<Duration>`.
+///
+/// ```
+/// # use std::time::Duration;
+/// use failguard::retry::DelayHint;
+/// let hint = |r: &Result<(u16, u64), ()>| match r {
+///     Ok((429 | 503, secs)) => Some(Duration::from_secs(*secs)),
+///     _ => None,
+/// };
+/// assert_eq!(hint.delay_hint(&Ok((503, 2))), Some(Duration::from_secs(2)));
+/// ```
+pub trait DelayHint<T, E> {
+    /// The delay the outcome asks for, if any.
+    fn delay_hint(&self, outcome: &Result<T, E>) -> Option<Duration>;
+}
+
+impl<T, E, F: Fn(&Result<T, E>) -> Option<Duration>> DelayHint<T, E> for F {
+    fn delay_hint(&self, outcome: &Result<T, E>) -> Option<Duration> {
+        self(outcome)
+    }
+}
+
+/// The default [`DelayHint`]: no hint; the backoff decides.
+///
+/// ```
+/// use failguard::retry::{DelayHint, NoHint};
+/// assert_eq!(DelayHint::<(), ()>::delay_hint(&NoHint, &Ok(())), None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoHint;
+
+impl<T, E> DelayHint<T, E> for NoHint {
+    fn delay_hint(&self, _: &Result<T, E>) -> Option<Duration> {
+        None
+    }
+}
+
+/// Why an attempt is retried.
+///
+/// ```
+/// assert_eq!(failguard::retry::RetryReason::Result.as_str(), "result");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryReason {
+    /// The operation's own error.
+    Error,
+    /// A successful result the result predicate asked to retry.
+    Result,
+    /// A rejection by the policy named (`"timeout"`, `"circuit-breaker"`, `"bulkhead"`,
+    /// `"queue"`).
+    Rejection(&'static str),
+}
+
+impl RetryReason {
+    /// The reason as it appears in `tracing` events: `"error"`, `"result"` or `"rejection"`.
+    ///
+    /// ```
+    /// use failguard::retry::RetryReason;
+    /// assert_eq!(RetryReason::Rejection("timeout").as_str(), "rejection");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetryReason::Error => "error",
+            RetryReason::Result => "result",
+            RetryReason::Rejection(_) => "rejection",
+        }
+    }
+}
+
+/// What an `on_retry` callback is told before each retry's wait.
+///
+/// ```
+/// let retry = failguard::Retry::builder()
+///     .on_retry(|e| println!("{}: attempt {} in {:?} ({:?})", e.name, e.attempt, e.delay, e.reason))
+///     .build()?;
+/// # let _ = retry;
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RetryEvent<'a> {
+    /// The retry policy's name.
+    pub name: &'a Name,
+    /// The number of the attempt about to be made (2 for the first retry).
+    pub attempt: u32,
+    /// How long the retry waits before making it.
+    pub delay: Duration,
+    /// Why the previous attempt is retried.
+    pub reason: RetryReason,
+}
+
+pub(crate) type Callback = Box<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
+
+/// A retry policy's configuration and shared state; the futures of both front doors hold a
+/// reference to it. You never use it directly.
+pub struct RetryState<W, R, H> {
+    pub(crate) name: Name,
+    pub(crate) max_attempts: u32,
+    pub(crate) max_elapsed: Option<Duration>,
+    pub(crate) backoff: Backoff,
+    pub(crate) budget: Option<RetryBudget>,
+    /// SplitMix64's state, advanced with one atomic add per draw: lock-free and seedable.
+    pub(crate) rng: AtomicU64,
+    pub(crate) on_retry: Vec<Callback>,
+    pub(crate) retry_error: W,
+    pub(crate) retry_result: R,
+    pub(crate) hint: H,
+}
+
+impl<W, R, H> fmt::Debug for RetryState<W, R, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryState")
+            .field("name", &self.name)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_elapsed", &self.max_elapsed)
+            .field("backoff", &self.backoff)
+            .field("budget", &self.budget.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to do after an attempt that asked to be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Return the outcome.
+    Stop,
+    /// Wait `sleep`, then make the next attempt; `backoff` is the backoff's own delay (the
+    /// `prev` of decorrelated jitter).
+    Retry {
+        /// How long to wait.
+        sleep: Duration,
+        /// The backoff's own delay.
+        backoff: Duration,
+    },
+}
+
+/// Retry's decisions for outcomes `Result<T, E>`; implemented by [`RetryState`] for every
+/// outcome its predicates understand.
+pub trait Decide<T, E> {
+    /// Called on the first poll: counts the request in the budget, and returns the start time
+    /// when `max_elapsed` needs one.
+    fn start(&self) -> Option<Instant>;
+
+    /// Whether the outcome asks for a retry, and why.
+    fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason>;
+
+    /// Whether the next attempt is made, after `made` attempts: checks the attempts left, the
+    /// delay, `max_elapsed`, that the attempt can be prepared, and the budget, in that order.
+    #[doc(hidden)]
+    fn plan(
+        &self,
+        outcome: &Result<T, E>,
+        reason: RetryReason,
+        made: u32,
+        prev: Option<Duration>,
+        start: Option<Instant>,
+        prepare: &mut dyn FnMut(bool) -> bool,
+    ) -> Plan;
+}
+
+impl<T, E, W, R, H> Decide<T, E> for RetryState<W, R, H>
+where
+    E: PolicyError,
+    W: RetryError<E>,
+    R: RetryResult<T>,
+    H: DelayHint<T, E>,
+{
+    #[inline]
+    fn start(&self) -> Option<Instant> {
+        // Out of line: the clock read and the budget's compare-and-swap would otherwise bloat
+        // every poll, which costs the happy path even when neither is configured.
+        if self.budget.is_none() && self.max_elapsed.is_none() {
+            return None;
+        }
+        self.start_slow()
+    }
+
+    #[inline]
+    fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
+        match outcome {
+            Ok(value) => self
+                .retry_result
+                .retries(value)
+                .then_some(RetryReason::Result),
+            Err(error) => self.wants_error(error),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn plan(
+        &self,
+        outcome: &Result<T, E>,
+        reason: RetryReason,
+        made: u32,
+        prev: Option<Duration>,
+        start: Option<Instant>,
+        prepare: &mut dyn FnMut(bool) -> bool,
+    ) -> Plan {
+        if made >= self.max_attempts {
+            events::retry_exhausted(&self.name, made, "max_attempts");
+            return Plan::Stop;
+        }
+        let cap = self.backoff.cap();
+        let draw = match self.backoff.jitter_mode() {
+            Jitter::None => 0.0,
+            _ => self.draw(),
+        };
+        let backoff = self.backoff.delay(made - 1, prev, draw);
+        let mut sleep = match self.hint.delay_hint(outcome) {
+            Some(hint) => hint.min(cap),
+            None => backoff,
+        };
+        // A rejection that says when to come back (an open circuit) is not retried sooner; if
+        // that is beyond the cap, waiting would break the cap, so give up now.
+        if let Err(error) = outcome {
+            if let Some(after) = error.rejection().and_then(|r| r.retry_after()) {
+                if after > cap {
+                    events::retry_exhausted(&self.name, made, "retry_after_beyond_cap");
+                    return Plan::Stop;
+                }
+                sleep = sleep.max(after);
+            }
+        }
+        if let (Some(max), Some(start)) = (self.max_elapsed, start) {
+            // The next attempt must start before the deadline, so its sleep must end before it.
+            if start.elapsed().saturating_add(sleep) >= max {
+                events::retry_exhausted(&self.name, made, "max_elapsed");
+                return Plan::Stop;
+            }
+        }
+        if !prepare(made + 1 == self.max_attempts) {
+            events::retry_exhausted(&self.name, made, "not_replayable");
+            return Plan::Stop;
+        }
+        if let Some(budget) = &self.budget {
+            if !budget.try_withdraw() {
+                events::retry_budget_exhausted(&self.name, made);
+                return Plan::Stop;
+            }
+        }
+        let attempt = made + 1;
+        events::retry_attempt(&self.name, attempt, sleep, reason);
+        if !self.on_retry.is_empty() {
+            let event = RetryEvent {
+                name: &self.name,
+                attempt,
+                delay: sleep,
+                reason,
+            };
+            for callback in &self.on_retry {
+                callback(&event);
+            }
+        }
+        Plan::Retry { sleep, backoff }
+    }
+}
+
+impl<W, R, H> RetryState<W, R, H> {
+    #[cold]
+    #[inline(never)]
+    fn start_slow(&self) -> Option<Instant> {
+        if let Some(budget) = &self.budget {
+            budget.deposit();
+        }
+        self.max_elapsed.map(|_| Instant::now())
+    }
+
+    fn wants_error<E>(&self, error: &E) -> Option<RetryReason>
+    where
+        E: PolicyError,
+        W: RetryError<E>,
+    {
+        if !self.retry_error.retries(error) {
+            return None;
+        }
+        Some(match error.rejection() {
+            Some(rejection) => RetryReason::Rejection(rejection.policy()),
+            None => RetryReason::Error,
+        })
+    }
+
+    /// One uniform draw from `[0, 1)` from the shared generator.
+    fn draw(&self) -> f64 {
+        let state = self
+            .rng
+            .fetch_add(GAMMA, Ordering::Relaxed)
+            .wrapping_add(GAMMA);
+        unit(mix(state))
+    }
+}

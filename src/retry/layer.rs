@@ -1,0 +1,282 @@
+use std::task::{Context, Poll, ready};
+
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{Retry, RetryFuture, RetryState, core::Decide, future::Attempts};
+use crate::{PolicyError, sync::Arc};
+
+/// Makes the request of the next attempt from the stored one: implemented by [`CloneRequest`]
+/// (the default, for `Clone` requests) and by every closure `Fn(&Req) -> Option<Req>`, as tower's
+/// `Policy::clone_request`. `None` sends the request once, without retrying it.
+///
+/// ```
+/// use failguard::retry::Replay;
+/// // A request with a streaming body cannot be replayed; one with a buffered body can.
+/// enum Body { Buffered(Vec<u8>), Streaming }
+/// let replay = |req: &Body| match req {
+///     Body::Buffered(bytes) => Some(Body::Buffered(bytes.clone())),
+///     Body::Streaming => None,
+/// };
+/// assert!(replay.replay(&Body::Streaming).is_none());
+/// ```
+///
+/// A request type that is not `Clone` under the default does not compile, and the compiler says
+/// what to write:
+///
+/// ```compile_fail
+/// use failguard::{Error, Retry};
+/// use tower::{Service, ServiceBuilder};
+///
+/// struct Upload; // not Clone
+/// fn serve<S: Service<Upload>>(_: S) {}
+/// let svc = ServiceBuilder::new()
+///     .layer(Retry::new(3).unwrap().layer())
+///     .service_fn(|_: Upload| async { Ok::<_, Error<std::io::Error>>(()) });
+/// serve(svc);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a retry cannot make another attempt's request from `{Req}`",
+    label = "the retry layer keeps a copy of each request for its retries",
+    note = "derive or implement `Clone` for `{Req}`, or give the layer a replay hook: `retry.layer().replay(|req: &{Req}| ...)` returning `Some(copy)`, or `None` to send each request once without retrying"
+)]
+pub trait Replay<Req> {
+    /// A copy of `request` for another attempt, or `None` if it cannot be made.
+    fn replay(&self, request: &Req) -> Option<Req>;
+}
+
+/// The default [`Replay`]: clones the request.
+///
+/// ```
+/// use failguard::retry::{CloneRequest, Replay};
+/// assert_eq!(CloneRequest.replay(&"GET /"), Some("GET /"));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CloneRequest;
+
+impl<Req: Clone> Replay<Req> for CloneRequest {
+    #[inline]
+    fn replay(&self, request: &Req) -> Option<Req> {
+        Some(request.clone())
+    }
+}
+
+impl<Req, F: Fn(&Req) -> Option<Req>> Replay<Req> for F {
+    fn replay(&self, request: &Req) -> Option<Req> {
+        self(request)
+    }
+}
+
+/// A [`Retry`] as a tower [`Layer`].
+///
+/// Every clone of the layer and every service it makes share the retry's configuration, its
+/// random generator and its budget: cloning the layer does not create a new budget.
+///
+/// Each call keeps a copy of the request (made by the [`Replay`], a clone by default) and a clone
+/// of the inner service, to make the retries: the service is made ready again before each one.
+/// The service's error type must implement [`PolicyError`](crate::PolicyError), so the retry can
+/// see rejections from the layers below it (an open circuit's `retry_after`).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use failguard::{Error, Retry};
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let calls = AtomicU32::new(0);
+/// let retry = Retry::new(3)?;
+/// let mut svc = ServiceBuilder::new()
+///     .layer(retry.layer())
+///     .map_err(Error::Inner)
+///     .service_fn(|q: &'static str| {
+///         let n = calls.fetch_add(1, Ordering::Relaxed);
+///         async move { if n < 2 { Err(std::io::Error::other("flaky")) } else { Ok(q.len()) } }
+///     });
+/// assert_eq!(svc.ready().await?.call("three").await?, 5);
+/// assert_eq!(calls.load(Ordering::Relaxed), 3);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A request that cannot be cloned still goes through the layer, sent once:
+///
+/// ```
+/// use failguard::{Error, Retry};
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// struct Upload(std::fs::File); // not Clone
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let retry = Retry::new(3)?;
+/// let mut svc = ServiceBuilder::new()
+///     .layer(retry.layer().replay(|_: &Upload| None))
+///     .map_err(Error::Inner)
+///     .service_fn(|_: Upload| async { Ok::<_, std::io::Error>("stored") });
+/// # let file = std::fs::File::open(std::env::current_exe()?)?;
+/// assert_eq!(svc.ready().await?.call(Upload(file)).await?, "stored");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RetryLayer<W, R, H, Rp = CloneRequest> {
+    state: Arc<RetryState<W, R, H>>,
+    replay: Rp,
+}
+
+impl<W, R, H, Rp: Clone> Clone for RetryLayer<W, R, H, Rp> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            replay: self.replay.clone(),
+        }
+    }
+}
+
+impl<W, R, H> RetryLayer<W, R, H> {
+    /// The layer of `retry`; the same as [`Retry::layer`].
+    ///
+    /// ```
+    /// let layer = failguard::retry::RetryLayer::new(&failguard::Retry::new(2)?);
+    /// # let _ = layer;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn new(retry: &Retry<W, R, H>) -> Self {
+        Self {
+            state: retry.state.clone(),
+            replay: CloneRequest,
+        }
+    }
+}
+
+impl<W, R, H, Rp> RetryLayer<W, R, H, Rp> {
+    /// Makes the next attempt's request with `replay` instead of cloning it; see [`Replay`].
+    /// `replay(|_: &Req| None)` lets a request type that is not `Clone` use the layer, each
+    /// request sent once.
+    ///
+    /// ```
+    /// let layer = failguard::Retry::new(2)?.layer().replay(|req: &String| Some(req.clone()));
+    /// # let _ = layer;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn replay<Rp2>(self, replay: Rp2) -> RetryLayer<W, R, H, Rp2> {
+        RetryLayer {
+            state: self.state,
+            replay,
+        }
+    }
+}
+
+impl<S, W, R, H, Rp: Clone> Layer<S> for RetryLayer<W, R, H, Rp> {
+    type Service = RetryService<S, W, R, H, Rp>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RetryService {
+            inner,
+            state: self.state.clone(),
+            replay: self.replay.clone(),
+        }
+    }
+}
+
+/// A tower [`Service`] that retries failed calls; made by [`RetryLayer`].
+///
+/// `poll_ready` is the inner service's. Each call holds a clone of the inner service for its
+/// retries, made ready again before each.
+#[derive(Debug)]
+pub struct RetryService<S, W, R, H, Rp = CloneRequest> {
+    inner: S,
+    state: Arc<RetryState<W, R, H>>,
+    replay: Rp,
+}
+
+impl<S: Clone, W, R, H, Rp: Clone> Clone for RetryService<S, W, R, H, Rp> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            state: self.state.clone(),
+            replay: self.replay.clone(),
+        }
+    }
+}
+
+impl<S, W, R, H, Rp> RetryService<S, W, R, H, Rp> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+/// The tower service's attempts: a clone of the service and the stored request.
+#[derive(Debug)]
+pub struct ServiceAttempts<S, Req, Rp> {
+    service: Option<S>,
+    request: Option<Req>,
+    next: Option<Req>,
+    replay: Rp,
+}
+
+impl<S, Req, Rp> Attempts for ServiceAttempts<S, Req, Rp>
+where
+    S: Service<Req>,
+    S::Error: PolicyError,
+    Rp: Replay<Req>,
+{
+    type Ok = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn prepare(&mut self, last: bool) -> bool {
+        self.next = if last {
+            self.request.take()
+        } else {
+            self.request.as_ref().and_then(|r| self.replay.replay(r))
+        };
+        self.next.is_some() && self.service.is_some()
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<S::Future, S::Error>> {
+        let service = self.service.as_mut().expect("prepared with a service");
+        ready!(service.poll_ready(cx))?;
+        let request = self.next.take().expect("prepared with a request");
+        Poll::Ready(Ok(service.call(request)))
+    }
+}
+
+impl<S, Req, W, R, H, Rp> Service<Req> for RetryService<S, W, R, H, Rp>
+where
+    S: Service<Req> + Clone,
+    S::Error: PolicyError,
+    Rp: Replay<Req> + Clone,
+    RetryState<W, R, H>: Decide<S::Response, S::Error>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = RetryFuture<ServiceAttempts<S, Req, Rp>, Arc<RetryState<W, R, H>>>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        // Keep a copy for the retries only when there may be one.
+        let stored = if self.state.max_attempts > 1 {
+            self.replay.replay(&request)
+        } else {
+            None
+        };
+        let service = stored.as_ref().map(|_| self.inner.clone());
+        let first = self.inner.call(request);
+        let attempts = ServiceAttempts {
+            service,
+            request: stored,
+            next: None,
+            replay: self.replay.clone(),
+        };
+        RetryFuture::new(first, attempts, self.state.clone())
+    }
+}

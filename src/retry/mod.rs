@@ -1,0 +1,371 @@
+//! Retry: call again when a call fails, with a backoff between attempts, within limits.
+//!
+//! A [`Retry`] runs an operation, and while the outcome asks for another attempt (see below) and
+//! the limits allow, waits a [`Backoff`] delay and runs it again. When it stops, the caller gets
+//! the **last outcome**: the last error, or the last result that was judged retryable.
+//!
+//! # Semantics
+//!
+//! | knob | meaning | default |
+//! |---|---|---|
+//! | [`max_attempts`](RetryBuilder::max_attempts) | calls in all, **the first included**: 3 = one call and two retries | 3 |
+//! | [`backoff`](RetryBuilder::backoff) | the delay before each retry ([`backoff`] has the formulas and a table) | exponential from 100 ms, factor 2, cap 30 s, [`Jitter::Full`] |
+//! | [`max_elapsed`](RetryBuilder::max_elapsed) | wall time of the whole operation, attempts included, from the first poll: no retry starts at or after it, and no wait is begun that would end there | none |
+//! | [`retry_if`](RetryBuilder::retry_if) | which errors are retried | [`Transient`]: the operation's errors and passing rejections |
+//! | [`retry_on_result`](RetryBuilder::retry_on_result) | which `Ok` results are retried anyway | none |
+//! | [`delay_hint`](RetryBuilder::delay_hint) | a delay read from the outcome (`Retry-After`), used instead of the backoff, clamped to its cap | none |
+//! | [`budget`](RetryBuilder::budget) | a [`RetryBudget`] shared by many calls | none |
+//! | [`seed`](RetryBuilder::seed) | the jitter's random seed, to pin delays in tests | random |
+//!
+//! Jitter draws come from SplitMix64 advanced by one atomic add per draw: lock-free, shared by
+//! every call of the policy, exactly reproducible from a seed, and no dependency (the default seed
+//! comes from the standard library's per-process random hasher keys). Statistical quality beyond
+//! "uniform enough to spread retries" is not needed here.
+//!
+//! Inner failguard rejections are classified by [`Transient`]: a timeout, a full bulkhead or
+//! queue is retried after the backoff; an open circuit is retried no sooner than its
+//! `retry_after` (the wait is the larger of the backoff and `retry_after`), and not at all when
+//! `retry_after` is unknown or beyond the backoff's cap; a closed queue is not retried. A delay
+//! hint, too, is clamped to the cap: **the cap is a hard cap on every wait.**
+//!
+//! Before each retry, in this order: attempts left? the wait (backoff, hint, `retry_after`);
+//! does it end before `max_elapsed`? can the request be replayed (tower)? is there budget? If
+//! any answer is no, the last outcome is returned; a `retry.exhausted` or
+//! `retry.budget_exhausted` event says why.
+//!
+//! # Why the last outcome, and not a "retries exhausted" error
+//!
+//! The caller wrote code for the operation's errors: a 404 handler, a `Timeout` arm. Wrapping
+//! the last error in a new variant would hide it behind one more layer in every `match`, make
+//! the same failure look different with and without a retry in the stack (so removing a retry
+//! changes error handling everywhere), and, for a retried `Ok` (a 503 response), would turn a
+//! response the caller can read into an error it cannot. The last outcome is also what tower's
+//! `Retry`, Polly and resilience4j return. That the retries ran out is an operational fact, so it
+//! goes where operational facts go: the `retry.exhausted` event.
+//!
+//! # Costs
+//!
+//! A first attempt that succeeds costs a check of its outcome and nothing else: no allocation,
+//! no lock, no clock read, no random draw. With `max_elapsed` set the start time is read once per
+//! call, and with a budget the call counts itself in the budget (a clock read and one atomic).
+//! Retrying costs one atomic add per random draw and a tokio timer per wait. The tower door also
+//! keeps a copy of the request and a clone of the inner service for the retries (none when
+//! `max_attempts` is 1 or the request cannot be replayed) and one reference count on the shared
+//! policy per call.
+//!
+//! # Composition
+//!
+//! Recommended order, outermost first (see the crate docs): fallback → bulkhead/queue → overall
+//! timeout → **retry** (with its budget) → circuit breaker → per-attempt timeout → the call. A
+//! [`Timeout`](crate::Timeout) inside the retry bounds each attempt (a timed-out attempt is
+//! retried); outside it bounds everything, waits included. A breaker inside the retry sees every
+//! attempt, and its open circuit makes the retry wait for `retry_after`.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use failguard::{Error, Policy, Retry, Timeout, retry::{Backoff, Jitter}};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), failguard::ConfigError> {
+//! // Up to 4 calls, each at most 1 s, 100 ms then 200 ms then 400 ms apart.
+//! let policy = Retry::builder()
+//!     .max_attempts(4)
+//!     .backoff(Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::None))
+//!     .build()?
+//!     .wrap(Timeout::new(Duration::from_secs(1))?);
+//!
+//! let mut calls = 0;
+//! let start = tokio::time::Instant::now();
+//! let result = policy
+//!     .call(|| {
+//!         calls += 1;
+//!         async { Err::<(), _>("unavailable") }
+//!     })
+//!     .await;
+//! assert!(matches!(result, Err(Error::Inner("unavailable"))));
+//! assert_eq!(calls, 4);
+//! assert_eq!(start.elapsed(), Duration::from_millis(700));
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod backoff;
+pub mod budget;
+mod builder;
+mod core;
+mod future;
+#[cfg(feature = "tower")]
+mod layer;
+mod rng;
+
+pub use self::core::{
+    Decide, DelayHint, NoHint, NoResults, RetryError, RetryEvent, RetryReason, RetryResult,
+    RetryState, Transient,
+};
+pub use backoff::{Backoff, Delays, Jitter};
+pub use budget::{RetryBudget, RetryBudgetBuilder};
+pub use builder::RetryBuilder;
+pub use future::{Attempts, OpAttempts, RetryFuture};
+#[cfg(feature = "tower")]
+pub use layer::{CloneRequest, Replay, RetryLayer, RetryService, ServiceAttempts};
+
+use crate::{
+    ConfigError, Name, Operation, OperationMut,
+    policy::{Apply, OperationFn},
+    sync::Arc,
+};
+
+/// Calls an operation again when it fails, with a backoff between attempts, within limits.
+///
+/// A cheap `Clone` handle: clones, the tower layer and every service it makes share one
+/// configuration, random generator and budget. `W`, `R` and `H` are the error predicate, the
+/// result predicate and the delay hint ([`Transient`], [`NoResults`], [`NoHint`] unless the
+/// builder sets them).
+///
+/// Its operation is called once per attempt, so [`call`](Self::call) takes an `FnMut` closure.
+///
+/// # Cancel safety
+///
+/// Dropping the call's future drops the attempt in flight or the wait; no further attempt is
+/// made. See [`RetryFuture`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::{Error, Retry, retry::Backoff};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// // Retry 503 responses and connection errors, not 4xx.
+/// let retry = Retry::builder()
+///     .max_attempts(3)
+///     .backoff(Backoff::constant(Duration::from_millis(50)))
+///     .retry_on_result(|status: &u16| *status == 503)
+///     .build()?;
+///
+/// let mut statuses = [503, 503, 200].into_iter();
+/// let status = retry.call(|| {
+///     let status = statuses.next().unwrap();
+///     async move { Ok::<_, std::io::Error>(status) }
+/// });
+/// assert_eq!(status.await.unwrap(), 200);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Retry<W = Transient, R = NoResults, H = NoHint> {
+    state: Arc<RetryState<W, R, H>>,
+}
+
+impl<W, R, H> Clone for Retry<W, R, H> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl Retry {
+    /// A retry of at most `max_attempts` calls (the first included) with the default backoff.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] if `max_attempts` is 0.
+    ///
+    /// ```
+    /// assert!(failguard::Retry::new(3).is_ok());
+    /// assert!(failguard::Retry::new(0).is_err());
+    /// ```
+    pub fn new(max_attempts: u32) -> Result<Self, ConfigError> {
+        Self::builder().max_attempts(max_attempts).build()
+    }
+
+    /// A builder; every knob has a default, so `Retry::builder().build()` works.
+    ///
+    /// ```
+    /// let retry = failguard::Retry::builder().name("search").build()?;
+    /// assert_eq!(retry.name(), "search");
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn builder() -> RetryBuilder {
+        RetryBuilder::default()
+    }
+}
+
+impl<W, R, H> Retry<W, R, H> {
+    /// Calls `f`, and calls it again while the outcome asks for a retry and the limits allow.
+    ///
+    /// The first attempt's future is made at once; later ones after their wait.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let retry = failguard::Retry::new(5)?;
+    /// let mut failures = 2;
+    /// let n = retry
+    ///     .call(|| {
+    ///         failures -= 1;
+    ///         let fail = failures >= 0;
+    ///         async move { if fail { Err("flaky") } else { Ok(42) } }
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(n, 42);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn call<'a, F>(&'a self, f: F) -> crate::policy::Call<'a, Self, F>
+    where
+        &'a Self: Apply<OperationFn<F>>,
+    {
+        self.apply(OperationFn(f)).call_once()
+    }
+
+    /// This retry as a tower layer, sharing its configuration, generator and budget. Requests
+    /// are cloned for retries; see [`RetryLayer::replay`] for requests that cannot be.
+    ///
+    /// ```
+    /// let layer = failguard::Retry::new(3)?.layer();
+    /// # let _ = layer;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn layer(&self) -> RetryLayer<W, R, H> {
+        RetryLayer::new(self)
+    }
+
+    /// The policy's name.
+    ///
+    /// ```
+    /// assert_eq!(failguard::Retry::new(2)?.name(), "retry");
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn name(&self) -> &Name {
+        &self.state.name
+    }
+
+    /// The most calls one operation gets, the first included.
+    ///
+    /// ```
+    /// assert_eq!(failguard::Retry::new(4)?.max_attempts(), 4);
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn max_attempts(&self) -> u32 {
+        self.state.max_attempts
+    }
+
+    /// The backoff between attempts.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let retry = failguard::Retry::new(2)?;
+    /// assert_eq!(retry.backoff().base(), Duration::from_millis(100));
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn backoff(&self) -> &Backoff {
+        &self.state.backoff
+    }
+}
+
+impl<W, R, H> crate::Policy for Retry<W, R, H> {
+    #[cfg(feature = "tower")]
+    type Layer = RetryLayer<W, R, H>;
+
+    #[cfg(feature = "tower")]
+    fn layer(&self) -> Self::Layer {
+        Retry::layer(self)
+    }
+}
+
+/// An operation with a retry around it; made by applying a [`Retry`].
+#[derive(Debug)]
+pub struct Retried<'a, Op, W, R, H> {
+    op: Op,
+    state: &'a RetryState<W, R, H>,
+}
+
+impl<'a, Op, W, R, H> Apply<Op> for &'a Retry<W, R, H>
+where
+    Op: OperationMut,
+    RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
+{
+    type Output = Retried<'a, Op, W, R, H>;
+
+    fn apply(self, op: Op) -> Self::Output {
+        Retried {
+            op,
+            state: &self.state,
+        }
+    }
+}
+
+impl<'a, Op, W, R, H> Operation for Retried<'a, Op, W, R, H>
+where
+    Op: OperationMut,
+    RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
+{
+    type Ok = Op::Ok;
+    type Error = Op::Error;
+    type Future = RetryFuture<OpAttempts<Op>, &'a RetryState<W, R, H>>;
+
+    #[inline]
+    fn call_once(mut self) -> Self::Future {
+        let first = self.op.call_mut();
+        RetryFuture::new(first, OpAttempts(self.op), self.state)
+    }
+}
+
+/// A retry inside another retry: each outer attempt runs the inner retry on a copy of the
+/// operation.
+impl<Op, W, R, H> OperationMut for Retried<'_, Op, W, R, H>
+where
+    Op: OperationMut + Clone,
+    RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
+{
+    fn call_mut(&mut self) -> Self::Future {
+        let mut op = self.op.clone();
+        let first = op.call_mut();
+        RetryFuture::new(first, OpAttempts(op), self.state)
+    }
+}
+
+/// A closure, retried: `(|| async { .. }).retry(&policy)` is `policy.call(|| async { .. })`.
+///
+/// ```
+/// use failguard::{Retry, retry::Retryable};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let retry = Retry::new(3)?;
+/// let mut attempts = 0;
+/// let n = (|| {
+///     attempts += 1;
+///     let n = attempts;
+///     async move { if n < 3 { Err("not yet") } else { Ok(n) } }
+/// })
+/// .retry(&retry)
+/// .await
+/// .unwrap();
+/// assert_eq!(n, 3);
+/// # Ok(())
+/// # }
+/// ```
+pub trait Retryable<Fut>: FnMut() -> Fut + Sized {
+    /// Calls this closure through `policy`: the same future as [`Retry::call`].
+    fn retry<W, R, H>(
+        self,
+        policy: &Retry<W, R, H>,
+    ) -> RetryFuture<OpAttempts<OperationFn<Self>>, &RetryState<W, R, H>>
+    where
+        OperationFn<Self>: OperationMut,
+        RetryState<W, R, H>:
+            Decide<<OperationFn<Self> as Operation>::Ok, <OperationFn<Self> as Operation>::Error>,
+    {
+        policy.apply(OperationFn(self)).call_once()
+    }
+}
+
+impl<F: FnMut() -> Fut, Fut> Retryable<Fut> for F {}

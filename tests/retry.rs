@@ -1,0 +1,530 @@
+//! Retry through the public API, on tokio's paused clock: attempts are counted and the virtual
+//! time slept is asserted exactly.
+
+use std::{
+    io,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use failguard::{
+    Bulkhead, CircuitBreaker, Error, Policy, Retry, Timeout,
+    retry::{Backoff, Jitter, RetryBudget, RetryReason},
+};
+use tokio::time::{Instant, sleep};
+
+const MS: Duration = Duration::from_millis(1);
+
+/// A retry of `attempts` with a constant 100 ms backoff and no jitter.
+fn constant(attempts: u32) -> Retry {
+    Retry::builder()
+        .max_attempts(attempts)
+        .backoff(Backoff::constant(100 * MS))
+        .build()
+        .unwrap()
+}
+
+/// An operation that fails its first `failures` calls (error "fail N"), then returns the call
+/// number; counts calls and records when each started.
+#[derive(Clone, Default)]
+struct Flaky {
+    calls: Arc<AtomicU32>,
+    at: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl Flaky {
+    fn call(
+        &self,
+        failures: u32,
+        origin: Instant,
+    ) -> impl Future<Output = Result<u32, io::Error>> + use<> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        self.at.lock().unwrap().push(origin.elapsed());
+        async move {
+            if n <= failures {
+                Err(io::Error::other(format!("fail {n}")))
+            } else {
+                Ok(n)
+            }
+        }
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn at(&self) -> Vec<Duration> {
+        self.at.lock().unwrap().clone()
+    }
+}
+
+fn message(e: Error<io::Error>) -> String {
+    e.into_inner().expect("an inner error").to_string()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_success_is_one_attempt_and_no_wait() {
+    let (op, start) = (Flaky::default(), Instant::now());
+    assert_eq!(constant(3).call(|| op.call(0, start)).await.unwrap(), 1);
+    assert_eq!(op.calls(), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_failure_is_two_attempts_one_backoff_apart() {
+    let (op, start) = (Flaky::default(), Instant::now());
+    assert_eq!(constant(3).call(|| op.call(1, start)).await.unwrap(), 2);
+    assert_eq!(op.at(), [Duration::ZERO, 100 * MS]);
+    assert_eq!(start.elapsed(), 100 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_attempts_counts_the_first_call_and_returns_the_last_error() {
+    let (op, start) = (Flaky::default(), Instant::now());
+    let err = constant(3).call(|| op.call(10, start)).await.unwrap_err();
+    assert_eq!(message(err), "fail 3");
+    assert_eq!(op.at(), [Duration::ZERO, 100 * MS, 200 * MS]);
+    assert_eq!(start.elapsed(), 200 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_attempt_means_no_retry() {
+    let (op, start) = (Flaky::default(), Instant::now());
+    let err = constant(1).call(|| op.call(10, start)).await.unwrap_err();
+    assert_eq!(message(err), "fail 1");
+    assert_eq!(op.calls(), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_non_retryable_error_stops_at_once() {
+    let retry = Retry::builder()
+        .max_attempts(5)
+        .backoff(Backoff::constant(100 * MS))
+        .retry_if(|e: &Error<io::Error>| e.inner().is_none_or(|e| e.to_string() != "fail 1"))
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    let err = retry.call(|| op.call(10, start)).await.unwrap_err();
+    assert_eq!(message(err), "fail 1");
+    assert_eq!(op.calls(), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retryable_result_is_retried_and_the_last_one_returned() {
+    let retry = Retry::builder()
+        .max_attempts(3)
+        .backoff(Backoff::constant(100 * MS))
+        .retry_on_result(|n: &u32| *n < 10)
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    assert_eq!(retry.call(|| op.call(0, start)).await.unwrap(), 3);
+    assert_eq!(op.at(), [Duration::ZERO, 100 * MS, 200 * MS]);
+
+    // A result the predicate accepts ends the retry.
+    let retry = Retry::builder()
+        .backoff(Backoff::constant(100 * MS))
+        .retry_on_result(|n: &u32| *n < 2)
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    assert_eq!(retry.call(|| op.call(0, start)).await.unwrap(), 2);
+    assert_eq!(start.elapsed(), 100 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn exponential_backoff_doubles_up_to_the_cap() {
+    let retry = Retry::builder()
+        .max_attempts(6)
+        .backoff(Backoff::exponential(100 * MS).max_delay(500 * MS))
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    retry.call(|| op.call(10, start)).await.unwrap_err();
+    // Waits 100, 200, 400, 500 (capped), 500.
+    assert_eq!(
+        op.at(),
+        [0, 100, 300, 700, 1200, 1700].map(|ms| ms * MS).to_vec()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_seeded_retry_sleeps_exactly_the_backoffs_delays() {
+    for jitter in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
+        let backoff = Backoff::exponential(100 * MS)
+            .max_delay(2000 * MS)
+            .jitter(jitter);
+        let retry = Retry::builder()
+            .max_attempts(6)
+            .backoff(backoff)
+            .seed(7)
+            .build()
+            .unwrap();
+        let (op, start) = (Flaky::default(), Instant::now());
+        retry.call(|| op.call(10, start)).await.unwrap_err();
+        // tokio's timer has a resolution of 1 ms: each wait ends on the next whole millisecond.
+        let mut expected = vec![Duration::ZERO];
+        for d in backoff.delays(7).take(5) {
+            let ms = d.as_nanos().div_ceil(1_000_000) as u64;
+            expected.push(*expected.last().unwrap() + Duration::from_millis(ms));
+        }
+        assert_eq!(op.at(), expected, "{jitter:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_elapsed_never_starts_a_wait_that_ends_at_or_past_it() {
+    // Waits end at 100 and 200; the next would end at 300, past 250.
+    let retry = Retry::builder()
+        .max_attempts(10)
+        .max_elapsed(250 * MS)
+        .backoff(Backoff::constant(100 * MS))
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    assert_eq!(
+        message(retry.call(|| op.call(10, start)).await.unwrap_err()),
+        "fail 3"
+    );
+    assert_eq!(start.elapsed(), 200 * MS);
+
+    // A wait that would end exactly at max_elapsed is not begun either.
+    let retry = Retry::builder()
+        .max_attempts(10)
+        .max_elapsed(200 * MS)
+        .backoff(Backoff::constant(100 * MS))
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    retry.call(|| op.call(10, start)).await.unwrap_err();
+    assert_eq!(op.calls(), 2);
+    assert_eq!(start.elapsed(), 100 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_elapsed_counts_the_time_attempts_take() {
+    let retry = Retry::builder()
+        .max_attempts(10)
+        .max_elapsed(400 * MS)
+        .backoff(Backoff::constant(50 * MS))
+        .build()
+        .unwrap();
+    let calls = AtomicU32::new(0);
+    let start = Instant::now();
+    let result = retry
+        .call(|| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async {
+                sleep(100 * MS).await;
+                Err::<(), _>("slow failure")
+            }
+        })
+        .await;
+    // Attempts run 0-100, 150-250, 300-400; a wait from 400 would end past the limit.
+    assert!(matches!(result, Err(Error::Inner("slow failure"))));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(start.elapsed(), 400 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delay_hint_replaces_the_backoff_and_is_clamped_to_the_cap() {
+    let retry = Retry::builder()
+        .max_attempts(3)
+        .backoff(Backoff::constant(100 * MS).max_delay(5000 * MS))
+        .retry_on_result(|status: &u16| *status == 429)
+        .delay_hint(|r: &Result<u16, Error<io::Error>>| match r {
+            Ok(429) => Some(Duration::from_secs(2)),
+            Err(_) => Some(Duration::from_secs(60)),
+            _ => None,
+        })
+        .build()
+        .unwrap();
+    let mut statuses = [429, 200].into_iter();
+    let start = Instant::now();
+    let status = retry
+        .call(|| {
+            let s = statuses.next().unwrap();
+            async move { Ok::<_, io::Error>(s) }
+        })
+        .await;
+    assert_eq!(status.unwrap(), 200);
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+
+    // A hint of 60 s waits the 5 s cap.
+    let start = Instant::now();
+    let mut first = true;
+    let status = retry
+        .call(|| {
+            let fail = std::mem::take(&mut first);
+            async move {
+                if fail {
+                    Err(io::Error::other("busy"))
+                } else {
+                    Ok(200)
+                }
+            }
+        })
+        .await;
+    assert_eq!(status.unwrap(), 200);
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_circuit_is_not_retried_before_its_retry_after() {
+    let breaker = CircuitBreaker::builder()
+        .count_window(1)
+        .minimum_calls(1)
+        .open_duration(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let policy = constant(5).wrap(breaker.clone());
+    let (op, start) = (Flaky::default(), Instant::now());
+    // Attempt 1 fails and opens the breaker; attempt 2 (at 100 ms) is rejected with
+    // retry_after 900 ms; attempt 3 waits for it, and its probe succeeds.
+    assert_eq!(policy.call(|| op.call(1, start)).await.unwrap(), 2);
+    assert_eq!(op.at(), [Duration::ZERO, 1000 * MS]);
+    assert_eq!(start.elapsed(), 1000 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_circuit_with_no_known_end_or_one_beyond_the_cap_is_not_retried() {
+    let breaker = CircuitBreaker::builder().build().unwrap();
+    breaker.force_open();
+    let policy = constant(5).wrap(breaker);
+    let (op, start) = (Flaky::default(), Instant::now());
+    let err = policy.call(|| op.call(0, start)).await.unwrap_err();
+    assert!(matches!(err, Error::CircuitOpen(ref open) if open.retry_after().is_none()));
+    assert_eq!((op.calls(), start.elapsed()), (0, Duration::ZERO));
+
+    let breaker = CircuitBreaker::builder()
+        .count_window(1)
+        .minimum_calls(1)
+        .open_duration(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let retry = Retry::builder()
+        .max_attempts(5)
+        .backoff(Backoff::constant(100 * MS).max_delay(Duration::from_secs(10)))
+        .build()
+        .unwrap();
+    let policy = retry.wrap(breaker);
+    let (op, start) = (Flaky::default(), Instant::now());
+    let err = policy.call(|| op.call(10, start)).await.unwrap_err();
+    // Attempt 2 meets the open circuit (59.9 s to go, beyond the 10 s cap) and the retry stops.
+    assert!(matches!(err, Error::CircuitOpen(_)));
+    assert_eq!(op.calls(), 1);
+    assert_eq!(start.elapsed(), 100 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_bulkhead_is_retried_with_backoff() {
+    let bulkhead = Bulkhead::new(1).unwrap();
+    let busy = tokio::spawn({
+        let bulkhead = bulkhead.clone();
+        async move {
+            bulkhead
+                .call(|| async {
+                    sleep(150 * MS).await;
+                    Ok::<_, io::Error>(0)
+                })
+                .await
+        }
+    });
+    tokio::task::yield_now().await;
+    let policy = constant(5).wrap(bulkhead);
+    let (op, start) = (Flaky::default(), Instant::now());
+    // Rejected at 0 and 100 ms (the closure is called each time, its future never polled),
+    // admitted at 200.
+    assert_eq!(policy.call(|| op.call(0, start)).await.unwrap(), 3);
+    assert_eq!(start.elapsed(), 200 * MS);
+    assert!(busy.await.unwrap().is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_inside_is_per_attempt_and_outside_is_overall() {
+    let slow_once = || {
+        let mut first = true;
+        move || {
+            let slow = std::mem::take(&mut first);
+            async move {
+                if slow {
+                    sleep(Duration::from_secs(1)).await;
+                }
+                Ok::<_, io::Error>("done")
+            }
+        }
+    };
+    let per_attempt = constant(3).wrap(Timeout::new(50 * MS).unwrap());
+    let start = Instant::now();
+    assert_eq!(per_attempt.call(slow_once()).await.unwrap(), "done");
+    assert_eq!(start.elapsed(), 150 * MS); // 50 ms timed out, 100 ms wait, then at once
+
+    let overall = Timeout::new(120 * MS).unwrap().wrap(constant(3));
+    let start = Instant::now();
+    let err = overall
+        .call(|| async {
+            sleep(100 * MS).await;
+            Err::<(), _>(io::Error::other("down"))
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)));
+    assert_eq!(start.elapsed(), 120 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_budget_returns_the_last_outcome() {
+    let budget = RetryBudget::builder()
+        .min_per_sec(0)
+        .percent(0.0)
+        .build()
+        .unwrap();
+    let retry = Retry::builder()
+        .backoff(Backoff::constant(100 * MS))
+        .budget(budget)
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    assert_eq!(
+        message(retry.call(|| op.call(10, start)).await.unwrap_err()),
+        "fail 1"
+    );
+    assert_eq!((op.calls(), start.elapsed()), (1, Duration::ZERO));
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_fill_the_budget_that_their_retries_spend() {
+    // 50 % of requests, no reserve: every second call may retry once.
+    let budget = RetryBudget::builder()
+        .min_per_sec(0)
+        .percent(50.0)
+        .build()
+        .unwrap();
+    let retry = Retry::builder()
+        .max_attempts(2)
+        .backoff(Backoff::constant(Duration::ZERO))
+        .budget(budget.clone())
+        .build()
+        .unwrap();
+    let op = Flaky::default();
+    let start = Instant::now();
+    for _ in 0..10 {
+        let _ = retry.call(|| op.call(u32::MAX, start)).await;
+    }
+    // Calls 2, 4, ..., 10 found a whole retry in the budget: 10 calls + 5 retries.
+    assert_eq!(op.calls(), 15);
+    assert_eq!(budget.available(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_retry_is_told_each_attempt_its_delay_and_reason() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let retry = Retry::builder()
+        .max_attempts(3)
+        .backoff(Backoff::linear(100 * MS))
+        .name("db")
+        .on_retry({
+            let seen = seen.clone();
+            move |e| {
+                seen.lock()
+                    .unwrap()
+                    .push((e.name.to_string(), e.attempt, e.delay, e.reason))
+            }
+        })
+        .build()
+        .unwrap()
+        .wrap(Timeout::new(10 * MS).unwrap());
+    let mut calls = 0;
+    let _ = retry
+        .call(|| {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n == 2 {
+                    sleep(Duration::from_secs(1)).await;
+                }
+                Err::<(), _>(io::Error::other("boom"))
+            }
+        })
+        .await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            ("db".to_string(), 2, 100 * MS, RetryReason::Error),
+            (
+                "db".to_string(),
+                3,
+                200 * MS,
+                RetryReason::Rejection("timeout")
+            ),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_call_during_a_wait_makes_no_further_attempt() {
+    let retry = constant(5);
+    let (op, start) = (Flaky::default(), Instant::now());
+    let call = retry.call(|| op.call(10, start));
+    assert!(tokio::time::timeout(150 * MS, call).await.is_err());
+    sleep(Duration::from_secs(1)).await;
+    assert_eq!(op.calls(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_closure_extension_is_the_same_call() {
+    use failguard::retry::Retryable;
+    let (op, start) = (Flaky::default(), Instant::now());
+    assert_eq!((|| op.call(2, start)).retry(&constant(3)).await.unwrap(), 3);
+    assert_eq!(start.elapsed(), 200 * MS);
+}
+
+#[test]
+fn the_future_is_send_when_the_operation_is() {
+    fn assert_send<T: Send>(_: T) {}
+    let retry = Retry::builder()
+        .retry_if(|e: &Error<io::Error>| e.is_rejection())
+        .build()
+        .unwrap();
+    assert_send(retry.call(|| async { Ok::<_, io::Error>(1) }));
+    assert_send(
+        constant(2)
+            .wrap(Timeout::new(MS).unwrap())
+            .call(|| async { Ok::<_, io::Error>(1) }),
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_queue_is_not_retried() {
+    let queue = failguard::Queue::builder().capacity(4).build().unwrap();
+    queue.shutdown().await;
+    let policy = constant(3).wrap(queue);
+    let start = Instant::now();
+    let err = policy
+        .call(|| async { Ok::<_, io::Error>(1) })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::QueueClosed(_)));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_inside_a_retry_multiplies_the_attempts() {
+    let policy = constant(2).wrap(constant(3));
+    let (op, start) = (Flaky::default(), Instant::now());
+    let err = policy.call(|| op.call(10, start)).await.unwrap_err();
+    assert_eq!(message(err), "fail 6");
+    // Inner: 0, 100, 200; outer wait 100; inner again: 300, 400, 500.
+    assert_eq!(
+        op.at(),
+        [0, 100, 200, 300, 400, 500]
+            .map(Duration::from_millis)
+            .to_vec()
+    );
+}

@@ -102,7 +102,7 @@ pub struct Counts {
 struct State {
     script: Mutex<Script>,
     started: Instant,
-    counts: Counts,
+    counts: Arc<Counts>,
 }
 
 /// A running faulty server. Dropping it stops the server and closes every connection.
@@ -120,7 +120,7 @@ impl FaultyServer {
         let state = Arc::new(State {
             script: Mutex::new(script),
             started: Instant::now(),
-            counts: Counts::default(),
+            counts: Arc::default(),
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(listener, state.clone()));
@@ -155,6 +155,12 @@ impl FaultyServer {
     /// What the server has seen so far.
     pub fn counts(&self) -> &Counts {
         &self.state.counts
+    }
+
+    /// A handle on the counts that outlives a borrow of the server, for callbacks that must be
+    /// `'static` (a breaker's state-change listener reading the request count, say).
+    pub fn shared_counts(&self) -> Arc<Counts> {
+        self.state.counts.clone()
     }
 
     /// How long the server has been running.

@@ -119,6 +119,11 @@ impl Timeline {
         self.bucket(at).server_calls += 1;
     }
 
+    /// `n` calls reached the server at `at`.
+    pub fn server_calls(&mut self, at: Duration, n: u64) {
+        self.bucket(at).server_calls += n;
+    }
+
     /// The breaker was in `state` at `at`.
     pub fn breaker(&mut self, at: Duration, state: &'static str) {
         self.bucket(at).breaker = Some(state);
@@ -140,37 +145,58 @@ impl Timeline {
         totals
     }
 
-    /// A compact table, one line per bucket.
+    /// A compact table, one line per bucket: the server's mode, requests ended, how they ended
+    /// (rejections in total and by kind), retries started, calls that reached the server, the
+    /// breaker's state, and p50/p99 latency.
     pub fn table(&self) -> String {
+        let kinds: Vec<&'static str> = self
+            .totals()
+            .keys()
+            .filter_map(|e| match e {
+                End::Rejected(kind) => Some(*kind),
+                _ => None,
+            })
+            .collect();
         let mut out = String::new();
+        let _ = write!(
+            out,
+            "{:>6} {:>10} {:>5} {:>5} {:>5} {:>5}",
+            "t(s)", "server", "reqs", "ok", "fallb", "rej"
+        );
+        for kind in &kinds {
+            let _ = write!(out, " {kind:>w$}", w = kind.len().max(5));
+        }
         let _ = writeln!(
             out,
-            "{:>6} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9} {:>8} {:>8}",
-            "t(s)",
-            "server",
-            "reqs",
-            "ok",
-            "fallb",
-            "rej",
-            "fail",
-            "retry",
-            "breaker",
-            "p50",
-            "p99"
+            " {:>5} {:>5} {:>5} {:>9} {:>8} {:>8}",
+            "fail", "retry", "srv", "breaker", "p50", "p99"
         );
         for (i, b) in self.buckets.iter().enumerate() {
             let t = (self.width * i as u32).as_secs_f64();
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "{:>6.1} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>9} {:>8} {:>8}",
+                "{:>6.1} {:>10} {:>5} {:>5} {:>5} {:>5}",
                 t,
                 b.server.unwrap_or("-"),
                 b.requests(),
                 b.count(End::Success),
                 b.count(End::Fallback),
                 b.rejections(),
+            );
+            for kind in &kinds {
+                let _ = write!(
+                    out,
+                    " {:>w$}",
+                    b.count(End::Rejected(kind)),
+                    w = kind.len().max(5)
+                );
+            }
+            let _ = writeln!(
+                out,
+                " {:>5} {:>5} {:>5} {:>9} {:>8} {:>8}",
                 b.count(End::Failed),
                 b.retries,
+                b.server_calls,
                 b.breaker.unwrap_or("-"),
                 format!("{:.1?}", b.quantile(0.5)),
                 format!("{:.1?}", b.quantile(0.99)),

@@ -301,14 +301,18 @@ impl Timeline {
             }
         }
         let mut legend_y = 300.0;
-        for state in ["healthy/closed", "slow/half-open", "failing/open", "down"] {
-            let key = state.split('/').next().unwrap();
+        for (key, label) in [
+            ("healthy", "healthy / closed"),
+            ("overloaded", "503 / half-open"),
+            ("failing", "failing / open"),
+            ("down", "down"),
+        ] {
             legend(
                 &mut s,
                 W - RIGHT + 10.0,
                 legend_y,
                 band_colour(Some(key)),
-                state,
+                label,
             );
             legend_y += 16.0;
         }

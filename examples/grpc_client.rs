@@ -12,9 +12,9 @@
 //! tonic wants the channel's error to be `Into<BoxError>`, so this stack is the boxed flavour:
 //! the leaf's error is boxed once (`map_err(BoxError::from)`), every failguard layer keeps that
 //! one error type, and rejections are downcast (`error::CircuitOpen`, `error::Elapsed`, ...).
-//! A tonic request (`http::Request` with a streaming body) is not `Clone`: give the retry layer a
-//! replay hook (`retry.layer().replay(|req| ...)`) that copies a buffered request, or `None` to
-//! send it once. The stand-in's request here is `Clone`.
+//! A tonic request (`http::Request` with a streaming body) is not `Clone`: stack the retry's own
+//! layer with a replay hook (`retry.layer().replay(|req| ...)`, copying a buffered request, or
+//! `None` to send it once) instead of the composed layer. The stand-in's request is `Clone`.
 //!
 //! gRPC semantics in the policies: only `UNAVAILABLE` (and a per-attempt timeout, the client's
 //! own deadline) is retried, after the server's `grpc-retry-pushback-ms` when it sends one; an

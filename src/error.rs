@@ -791,6 +791,19 @@ impl ConfigError {
         }
     }
 
+    /// The rule most durations share: greater than zero and at most one day (longer is a unit
+    /// mistake, and would overflow nothing but help nobody).
+    pub(crate) fn check_duration(field: &'static str, d: Duration) -> Result<(), ConfigError> {
+        const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+        if d.is_zero() || d > DAY {
+            return Err(ConfigError::new(
+                field,
+                format!("must be greater than zero and at most one day (got {d:?})"),
+            ));
+        }
+        Ok(())
+    }
+
     /// The field, as `policy.knob` (e.g. `"timeout.duration"`).
     pub fn field(&self) -> &'static str {
         self.field

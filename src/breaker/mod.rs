@@ -643,12 +643,7 @@ impl<C> CircuitBreakerBuilder<C> {
             ));
         }
         if let Some(d) = self.slow_call_duration {
-            if d.is_zero() || d > DAY {
-                return Err(ConfigError::new(
-                    "breaker.slow_call_duration",
-                    format!("must be greater than zero and at most one day (got {d:?})"),
-                ));
-            }
+            ConfigError::check_duration("breaker.slow_call_duration", d)?;
         }
         let limit = MAX_WINDOW as u32;
         if self.minimum_calls == 0 || self.minimum_calls > limit {
@@ -663,15 +658,7 @@ impl<C> CircuitBreakerBuilder<C> {
                 format!("must be from 1 to {limit} (got {})", self.half_open_calls),
             ));
         }
-        if self.open_duration.is_zero() || self.open_duration > DAY {
-            return Err(ConfigError::new(
-                "breaker.open_duration",
-                format!(
-                    "must be greater than zero and at most one day (got {:?})",
-                    self.open_duration
-                ),
-            ));
-        }
+        ConfigError::check_duration("breaker.open_duration", self.open_duration)?;
         if !(1.0..=100.0).contains(&self.open_backoff) {
             return Err(ConfigError::new(
                 "breaker.open_backoff",
@@ -692,12 +679,7 @@ impl<C> CircuitBreakerBuilder<C> {
             ));
         }
         if let Some(wait) = self.max_half_open_wait {
-            if wait.is_zero() || wait > DAY {
-                return Err(ConfigError::new(
-                    "breaker.max_half_open_wait",
-                    format!("must be greater than zero and at most one day (got {wait:?})"),
-                ));
-            }
+            ConfigError::check_duration("breaker.max_half_open_wait", wait)?;
         }
         let now = Instant::now();
         let window = match self.window {

@@ -9,9 +9,6 @@ use crate::{ConfigError, Name, sync::Arc, sync::AtomicU64};
 
 const DEFAULT_NAME: Name = Name::from_static("retry");
 
-/// The longest `max_elapsed` accepted: one day.
-const MAX_ELAPSED: Duration = Duration::from_secs(24 * 60 * 60);
-
 /// Builds a [`Retry`]. Every knob has a default, listed under each method.
 ///
 /// # Examples
@@ -244,12 +241,7 @@ impl<W, R, H> RetryBuilder<W, R, H> {
             ));
         }
         if let Some(max) = self.max_elapsed {
-            if max.is_zero() || max > MAX_ELAPSED {
-                return Err(ConfigError::new(
-                    "retry.max_elapsed",
-                    format!("must be greater than zero and at most one day (got {max:?})"),
-                ));
-            }
+            ConfigError::check_duration("retry.max_elapsed", max)?;
         }
         self.backoff.check()?;
         let seed = self.seed.unwrap_or_else(random_seed);

@@ -639,3 +639,22 @@ fn futures_are_send_and_the_handle_is_clone_send_sync() {
     assert_send(&fut);
     let _ = Instant::now();
 }
+
+#[tokio::test(start_paused = true)]
+async fn resetting_a_closed_breaker_empties_its_window_without_announcing_a_change() {
+    let changes = Arc::new(Mutex::new(Vec::new()));
+    let seen = changes.clone();
+    let b = builder()
+        .on_state_change(move |c| seen.lock().unwrap().push((c.from, c.to)))
+        .build()
+        .unwrap();
+    fail(&b).await.unwrap_err();
+    assert_eq!(b.snapshot().calls, 1);
+    b.reset();
+    assert_eq!(b.state(), State::Closed);
+    assert_eq!(b.snapshot().calls, 0, "the window starts afresh");
+    assert!(
+        changes.lock().unwrap().is_empty(),
+        "closed to closed is no change"
+    );
+}

@@ -417,13 +417,13 @@ impl BreakerState {
         let guard = self.transition.lock().unwrap();
         let word = self.word.load(Acquire);
         let from = State::from_code(word & CODE_MASK);
-        if to == State::Closed {
-            self.openings.store(0, Release);
-            self.window.clear();
-        }
+        // Entering a state starts it afresh (a reset of a closed breaker empties its window), but
+        // only a change of state is announced.
         self.enter(word, to, Instant::now());
         drop(guard);
-        self.announce(from, to, None);
+        if from != to {
+            self.announce(from, to, None);
+        }
     }
 
     /// The window's totals (in the closed state) or the probes' (half-open).

@@ -2,11 +2,15 @@
 
 use std::future::Future;
 
-use crate::{Timeout, policy::Lifted, timeout::TimeoutFuture};
+use crate::{
+    Timeout,
+    policy::{CallFuture, FutureOp, Lifted},
+    timeout::Timed,
+};
 
 /// Policies as methods on futures, in the spirit of `tokio_util` and `backon`.
 ///
-/// These are thin adapters: `future.timeout(&t)` builds the same [`TimeoutFuture`] as
+/// These are thin adapters: `future.timeout(&t)` runs the same [`TimeoutCall`](crate::timeout::TimeoutCall) as
 /// [`Timeout::call`], and lifts the future's error into [`Error::Inner`](crate::Error::Inner).
 /// To stack several policies, compose them with [`Policy::wrap`](crate::Policy::wrap) instead,
 /// which keeps the error flat.
@@ -42,11 +46,14 @@ pub trait FutureExt: Future + Sized {
     /// # Ok(())
     /// # }
     /// ```
-    fn timeout<T, E>(self, timeout: &Timeout) -> TimeoutFuture<Lifted<Self>>
+    fn timeout<T, E>(self, timeout: &Timeout) -> CallFuture<Timed<FutureOp<Lifted<Self>>, Timeout>>
     where
         Self: Future<Output = Result<T, E>>,
     {
-        timeout.wrap_future(Lifted::new(self))
+        CallFuture::new(Timed {
+            op: FutureOp::new(Lifted::new(self)),
+            timeout: timeout.clone(),
+        })
     }
 }
 

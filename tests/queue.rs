@@ -722,10 +722,12 @@ async fn parity_between_call_and_tower() {
 async fn composes_with_timeout_inside_and_fallback_outside_with_a_flat_error() {
     let q = queue(0, 1).build().unwrap();
     let inner = q.clone().wrap(Timeout::new(10 * MS).unwrap());
-    let slow_call = inner.call(|| async {
+    let mut slow_call = tokio_test::task::spawn(inner.call(|| async {
         tokio::time::sleep(Duration::from_secs(1)).await;
         Ok::<_, io::Error>(1)
-    });
+    }));
+    // Admission is lazy: the composed call is submitted on its first poll.
+    assert!(slow_call.poll().is_pending());
     // The worker is taken: the queue sheds, flat, through the composed policy.
     let shed = inner.call(|| async { Ok::<_, io::Error>(2) }).await;
     assert!(matches!(shed, Err(Error::QueueFull(_))));

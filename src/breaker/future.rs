@@ -1,125 +1,182 @@
 use std::{
-    future::Future,
     ops::Deref,
     pin::Pin,
     task::{Context, Poll, ready},
-    time::Duration,
 };
 
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
 use super::core::{Admission, BreakerState, Permit};
-use crate::{Classify, PolicyError, Rejection};
+use crate::{Classify, Operation, OperationMut, PolicyError, Rejection};
+
+/// An operation with a breaker around it; made by applying a
+/// [`CircuitBreaker`](super::CircuitBreaker) (by [`Policy::call`](crate::Policy::call),
+/// [`Policy::wrap`](crate::Policy::wrap) or the tower layer).
+///
+/// `H` is how the operation holds the breaker: borrowed by the combinator, an `Arc` in tower.
+#[derive(Debug, Clone)]
+pub struct Guarded<Op, H, C> {
+    pub(crate) op: Op,
+    pub(crate) state: H,
+    pub(crate) classify: C,
+}
 
 pin_project! {
-    /// The future of a call through a [`CircuitBreaker`](super::CircuitBreaker), from either
-    /// front door. The breaker decides when the call is made: if it rejects, the operation is
-    /// never called and the future answers `CircuitOpen` on its first poll; otherwise it runs the
-    /// call and records the classified outcome.
+    /// The state of one call through a [`CircuitBreaker`](super::CircuitBreaker), from either
+    /// front door. The breaker decides on the first poll: if it rejects, the operation inside is
+    /// never called and the call answers `CircuitOpen`; otherwise it makes the call and records
+    /// the classified outcome.
     ///
     /// # Cancel safety
     ///
     /// Dropping it before the call finishes records nothing and gives back a half-open probe
-    /// permit if it held one.
+    /// permit if it held one. The permit is owned by a guard from the moment it is taken until
+    /// the outcome is recorded, so a panic in the operation, an inner service or the classifier
+    /// gives it back too.
     #[must_use = "futures do nothing unless polled"]
-    pub struct BreakerFuture<F, H, C>
+    pub struct BreakerCall<Inner, H>
     where
         H: Deref<Target = BreakerState>,
     {
         #[pin]
-        inner: Inner<F>,
-        state: H,
-        classify: C,
-        permit: Permit,
+        inner: Inner,
+        stage: Stage<H>,
+    }
+}
+
+enum Stage<H: Deref<Target = BreakerState>> {
+    Start,
+    Admitted {
+        permit: PermitGuard<H>,
         start: Option<Instant>,
-    }
+    },
+    Done,
+}
 
-    impl<F, H, C> PinnedDrop for BreakerFuture<F, H, C>
-    where
-        H: Deref<Target = BreakerState>,
-    {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            let permit = std::mem::replace(this.permit, Permit::NONE);
-            if permit != Permit::NONE {
-                this.state.cancel(permit);
-            }
+/// A taken permit, given back on drop unless its outcome was recorded.
+struct PermitGuard<H: Deref<Target = BreakerState>> {
+    state: H,
+    permit: Permit,
+}
+
+impl<H: Deref<Target = BreakerState>> Drop for PermitGuard<H> {
+    fn drop(&mut self) {
+        let permit = std::mem::replace(&mut self.permit, Permit::NONE);
+        if permit != Permit::NONE {
+            self.state.cancel(permit);
         }
     }
 }
 
-pin_project! {
-    #[project = InnerProj]
-    enum Inner<F> {
-        Call { #[pin] future: F },
-        Rejected { retry_after: Option<Duration> },
-    }
-}
-
-impl<F, H, C> BreakerFuture<F, H, C>
+impl<Op, H, C> Guarded<Op, H, C>
 where
-    H: Deref<Target = BreakerState>,
+    Op: Operation,
+    H: Deref<Target = BreakerState> + Clone,
+    C: Classify<Op::Ok, Op::Error>,
 {
-    /// Asks the breaker; makes the call with `make` only if it is admitted.
     #[inline]
-    pub(crate) fn new(state: H, classify: C, make: impl FnOnce() -> F) -> Self {
-        match state.admit() {
-            Admission::Admit(permit) => Self {
-                start: state.start(),
-                inner: Inner::Call { future: make() },
-                state,
-                classify,
-                permit,
-            },
-            Admission::Reject { retry_after } => Self {
-                inner: Inner::Rejected { retry_after },
-                state,
-                classify,
-                permit: Permit::NONE,
-                start: None,
-            },
-        }
-    }
-}
-
-impl<F, H, C, T, E> Future for BreakerFuture<F, H, C>
-where
-    F: Future<Output = Result<T, E>>,
-    H: Deref<Target = BreakerState>,
-    C: Classify<T, E>,
-    E: PolicyError,
-{
-    type Output = Result<T, E>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        match this.inner.project() {
-            InnerProj::Call { future } => {
-                let result = ready!(future.poll(cx));
-                let permit = std::mem::replace(this.permit, Permit::NONE);
-                if permit != Permit::NONE {
-                    let outcome = this.classify.classify(&result);
-                    this.state.record(permit, *this.start, outcome);
+    fn poll_with(
+        &mut self,
+        call: Pin<&mut BreakerCall<Op::Call, H>>,
+        cx: &mut Context<'_>,
+        poll_inner: impl FnOnce(
+            &mut Op,
+            Pin<&mut Op::Call>,
+            &mut Context<'_>,
+        ) -> Poll<Result<Op::Ok, Op::Error>>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        let this = call.project();
+        if let Stage::Start = this.stage {
+            match self.state.admit() {
+                Admission::Admit(permit) => {
+                    *this.stage = Stage::Admitted {
+                        start: self.state.start(),
+                        permit: PermitGuard {
+                            state: self.state.clone(),
+                            permit,
+                        },
+                    }
                 }
-                Poll::Ready(result)
-            }
-            InnerProj::Rejected { retry_after } => {
-                let open = this.state.open_error(*retry_after);
-                Poll::Ready(Err(E::from_rejection(Rejection::CircuitOpen(open))))
+                Admission::Reject { retry_after } => {
+                    *this.stage = Stage::Done;
+                    let open = self.state.open_error(retry_after);
+                    return Poll::Ready(Err(Op::Error::from_rejection(Rejection::CircuitOpen(
+                        open,
+                    ))));
+                }
             }
         }
+        let result = ready!(poll_inner(&mut self.op, this.inner, cx));
+        match std::mem::replace(this.stage, Stage::Done) {
+            Stage::Admitted { mut permit, start } => {
+                // The guard still holds the permit while the classifier runs.
+                let outcome = self.classify.classify(&result);
+                let taken = std::mem::replace(&mut permit.permit, Permit::NONE);
+                self.state.record(taken, start, outcome);
+            }
+            Stage::Start | Stage::Done => panic!("a breaker call polled after completion"),
+        }
+        Poll::Ready(result)
     }
 }
 
-impl<F, H, C> std::fmt::Debug for BreakerFuture<F, H, C>
+impl<Op, H, C> Operation for Guarded<Op, H, C>
+where
+    Op: Operation,
+    H: Deref<Target = BreakerState> + Clone,
+    C: Classify<Op::Ok, Op::Error>,
+{
+    type Ok = Op::Ok;
+    type Error = Op::Error;
+    type Call = BreakerCall<Op::Call, H>;
+
+    #[inline]
+    fn start(&self) -> Self::Call {
+        BreakerCall {
+            inner: self.op.start(),
+            stage: Stage::Start,
+        }
+    }
+
+    #[inline]
+    fn poll_once(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, Op::poll_once)
+    }
+}
+
+impl<Op, H, C> OperationMut for Guarded<Op, H, C>
+where
+    Op: OperationMut,
+    H: Deref<Target = BreakerState> + Clone,
+    C: Classify<Op::Ok, Op::Error>,
+{
+    #[inline]
+    fn poll_mut(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, Op::poll_mut)
+    }
+}
+
+impl<Inner, H> std::fmt::Debug for BreakerCall<Inner, H>
 where
     H: Deref<Target = BreakerState>,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BreakerFuture")
-            .field("state", &*self.state)
+        let stage = match self.stage {
+            Stage::Start => "start",
+            Stage::Admitted { .. } => "admitted",
+            Stage::Done => "done",
+        };
+        f.debug_struct("BreakerCall")
+            .field("stage", &stage)
             .finish_non_exhaustive()
     }
 }

@@ -3,8 +3,12 @@ use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{BreakerFuture, BreakerState, CircuitBreaker};
-use crate::{Classify, PolicyError, sync::Arc};
+use super::{BreakerState, CircuitBreaker, Guarded};
+use crate::{
+    Classify, PolicyError,
+    policy::{CallFuture, ServiceOp},
+    sync::Arc,
+};
 
 /// A [`CircuitBreaker`] as a tower [`Layer`].
 ///
@@ -56,8 +60,11 @@ impl<S, C: Clone> Layer<S> for BreakerLayer<C> {
 
 /// A tower [`Service`] behind a [`CircuitBreaker`]; made by [`BreakerLayer`].
 ///
-/// `poll_ready` is the inner service's; the breaker decides in `call`: when it rejects, the inner
-/// service is not called at all and the future answers `CircuitOpen` at once.
+/// Readiness is the inner service's: `poll_ready` asks it and holds no breaker permit. `call`
+/// moves the ready inner service into the future (leaving a clone behind, which is why the inner
+/// service must be `Clone`); the breaker decides when the future is first polled, and only if it
+/// admits the call is the inner service called. When it rejects, the future answers
+/// `CircuitOpen` and the inner service is never called.
 #[derive(Debug, Clone)]
 pub struct BreakerService<S, C> {
     inner: S,
@@ -67,13 +74,13 @@ pub struct BreakerService<S, C> {
 
 impl<S, C, Req> Service<Req> for BreakerService<S, C>
 where
-    S: Service<Req>,
+    S: Service<Req> + Clone,
     S::Error: PolicyError,
     C: Classify<S::Response, S::Error> + Clone,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = BreakerFuture<S::Future, Arc<BreakerState>, C>;
+    type Future = CallFuture<Guarded<ServiceOp<S, Req>, Arc<BreakerState>, C>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -82,9 +89,10 @@ where
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        let inner = &mut self.inner;
-        BreakerFuture::new(self.state.clone(), self.classify.clone(), || {
-            inner.call(req)
+        CallFuture::new(Guarded {
+            op: ServiceOp::take_ready(&mut self.inner, req),
+            state: self.state.clone(),
+            classify: self.classify.clone(),
         })
     }
 }

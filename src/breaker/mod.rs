@@ -96,7 +96,7 @@ use std::{future::Future, sync::Arc as StdArc, time::Duration};
 use tokio::time::Instant;
 
 pub use self::core::{BreakerState, State, StateChange};
-pub use future::BreakerFuture;
+pub use future::{BreakerCall, Guarded};
 #[cfg(feature = "tower")]
 pub use layer::{BreakerLayer, BreakerService};
 pub use window::MAX_WINDOW;
@@ -106,8 +106,8 @@ use self::{
     window::{CountWindow, TimeWindow, Window},
 };
 use crate::{
-    Classify, ConfigError, ErrorIsFailure, Name, Operation, OperationMut,
-    policy::{Apply, Lifted},
+    Classify, ConfigError, ErrorIsFailure, Name, Operation,
+    policy::{Apply, CallFuture, OperationFn},
     sync::Arc,
 };
 
@@ -122,7 +122,7 @@ const DEFAULT_NAME: Name = Name::from_static("circuit-breaker");
 /// # Cancel safety
 ///
 /// A call dropped before it finishes counts nowhere and gives back a half-open probe permit; see
-/// [`BreakerFuture`].
+/// [`BreakerCall`].
 ///
 /// # Examples
 ///
@@ -215,13 +215,13 @@ impl<C> CircuitBreaker<C> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn call<F, Fut, T, E>(&self, f: F) -> BreakerFuture<Lifted<Fut>, &BreakerState, C>
+    pub fn call<F, Fut, T, E>(&self, f: F) -> CallFuture<Guarded<OperationFn<F>, &BreakerState, C>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         C: Classify<T, crate::Error<E>> + Clone,
     {
-        BreakerFuture::new(&*self.state, self.classify.clone(), || Lifted::new(f()))
+        CallFuture::new(self.apply(OperationFn::new(f)))
     }
 
     /// This breaker as a tower layer; the layer, its clones, its services and every application
@@ -338,52 +338,36 @@ impl<C: Clone> crate::Policy for CircuitBreaker<C> {
     }
 }
 
-/// An operation with a breaker around it; made by applying a [`CircuitBreaker`].
-#[derive(Debug)]
-pub struct Guarded<'a, Op, C> {
-    op: Op,
-    breaker: &'a CircuitBreaker<C>,
-}
-
 impl<'a, Op, C> Apply<Op> for &'a CircuitBreaker<C>
 where
     Op: Operation,
     C: Classify<Op::Ok, Op::Error> + Clone,
 {
-    type Output = Guarded<'a, Op, C>;
+    type Output = Guarded<Op, &'a BreakerState, C>;
 
     fn apply(self, op: Op) -> Self::Output {
-        Guarded { op, breaker: self }
+        Guarded {
+            op,
+            state: &*self.state,
+            classify: self.classify.clone(),
+        }
     }
 }
 
-impl<'a, Op, C> Operation for Guarded<'a, Op, C>
+/// Owned, for an operation that must outlive the borrow (one a queue runs on its workers).
+impl<Op, C> Apply<Op> for CircuitBreaker<C>
 where
     Op: Operation,
     C: Classify<Op::Ok, Op::Error> + Clone,
 {
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Future = BreakerFuture<Op::Future, &'a BreakerState, C>;
+    type Output = Guarded<Op, Arc<BreakerState>, C>;
 
-    fn call_once(self) -> Self::Future {
-        let op = self.op;
-        BreakerFuture::new(&*self.breaker.state, self.breaker.classify.clone(), || {
-            op.call_once()
-        })
-    }
-}
-
-impl<Op, C> OperationMut for Guarded<'_, Op, C>
-where
-    Op: OperationMut,
-    C: Classify<Op::Ok, Op::Error> + Clone,
-{
-    fn call_mut(&mut self) -> Self::Future {
-        let op = &mut self.op;
-        BreakerFuture::new(&*self.breaker.state, self.breaker.classify.clone(), || {
-            op.call_mut()
-        })
+    fn apply(self, op: Op) -> Self::Output {
+        Guarded {
+            op,
+            state: self.state,
+            classify: self.classify,
+        }
     }
 }
 

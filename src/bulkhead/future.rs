@@ -9,48 +9,42 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use super::core::{Admission, BulkheadState, Waiter};
-use crate::{PolicyError, Rejection, error::BulkheadFullReason, events, sync::Arc};
+use crate::{
+    Operation, OperationMut, PolicyError, Rejection, error::BulkheadFullReason, events, sync::Arc,
+};
+
+/// An operation with a bulkhead around it; made by applying a [`Bulkhead`](super::Bulkhead) (by
+/// [`Policy::call`](crate::Policy::call), [`Policy::wrap`](crate::Policy::wrap) or the tower
+/// layer).
+///
+/// `H` is how the operation holds the bulkhead: borrowed by the combinator, an `Arc` in tower.
+#[derive(Debug, Clone)]
+pub struct Bulkheaded<Op, H> {
+    pub(crate) op: Op,
+    pub(crate) state: H,
+}
 
 pin_project! {
-    /// The future of a call under a [`Bulkhead`](super::Bulkhead), from either front door: takes
-    /// a permit (waiting at most the bulkhead's `max_wait`), then runs the call and returns the
-    /// permit the moment the call finishes.
-    ///
-    /// The call's future `F` is created before admission but not polled until a permit is held.
+    /// The state of one call under a [`Bulkhead`](super::Bulkhead), from either front door: on
+    /// its first poll it takes a permit (waiting at most the bulkhead's `max_wait`), then makes
+    /// the call inside and returns the permit the moment the call finishes. Nothing inside the
+    /// bulkhead (no closure, no inner service, no inner policy) runs before the permit is held.
     ///
     /// # Cancel safety
     ///
     /// Dropping it at any point frees what it holds at once: a waiting place, a permit granted
     /// while it was not looking (passed on to the next waiter), or the permit of a running call.
+    /// Each is owned by a guard, so a panic in the call gives it back too.
     #[must_use = "futures do nothing unless polled"]
-    pub struct BulkheadFuture<F, H>
+    pub struct BulkheadCall<Inner, H>
     where
         H: Deref<Target = BulkheadState>,
     {
         #[pin]
-        inner: F,
+        inner: Inner,
         #[pin]
         timer: Timer,
-        phase: Phase,
-        state: H,
-    }
-
-    impl<F, H> PinnedDrop for BulkheadFuture<F, H>
-    where
-        H: Deref<Target = BulkheadState>,
-    {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            match std::mem::replace(this.phase, Phase::Done) {
-                Phase::Waiting(waiter) => {
-                    if this.state.cancel(&waiter) {
-                        this.state.release();
-                    }
-                }
-                Phase::Running => this.state.release(),
-                Phase::Start | Phase::Done => {}
-            }
-        }
+        phase: Phase<H>,
     }
 }
 
@@ -63,79 +57,109 @@ pin_project! {
     }
 }
 
-#[derive(Debug)]
-enum Phase {
+enum Phase<H: Deref<Target = BulkheadState>> {
     Start,
-    Waiting(Arc<Waiter>),
-    Running,
+    Waiting(WaitGuard<H>),
+    Running(PermitGuard<H>),
     Done,
 }
 
-impl<F, H> BulkheadFuture<F, H>
-where
-    H: Deref<Target = BulkheadState>,
-{
-    pub(crate) fn new(inner: F, state: H) -> Self {
-        Self {
-            inner,
-            timer: Timer::Unarmed,
-            phase: Phase::Start,
-            state,
+/// A place in the wait list: dropping it leaves the list, passing on a permit granted meanwhile.
+struct WaitGuard<H: Deref<Target = BulkheadState>> {
+    state: H,
+    waiter: Option<Arc<Waiter>>,
+}
+
+impl<H: Deref<Target = BulkheadState>> Drop for WaitGuard<H> {
+    fn drop(&mut self) {
+        if let Some(waiter) = self.waiter.take() {
+            if self.state.cancel(&waiter) {
+                self.state.release();
+            }
         }
     }
 }
 
-impl<F, H, T, E> Future for BulkheadFuture<F, H>
-where
-    F: Future<Output = Result<T, E>>,
-    H: Deref<Target = BulkheadState>,
-    E: PolicyError,
-{
-    type Output = Result<T, E>;
+/// A held permit, returned on drop.
+struct PermitGuard<H: Deref<Target = BulkheadState>>(H);
 
+impl<H: Deref<Target = BulkheadState>> Drop for PermitGuard<H> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl<Op, H> Bulkheaded<Op, H>
+where
+    Op: Operation,
+    H: Deref<Target = BulkheadState> + Clone,
+{
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+    fn poll_with(
+        &mut self,
+        call: Pin<&mut BulkheadCall<Op::Call, H>>,
+        cx: &mut Context<'_>,
+        poll_inner: impl FnOnce(
+            &mut Op,
+            Pin<&mut Op::Call>,
+            &mut Context<'_>,
+        ) -> Poll<Result<Op::Ok, Op::Error>>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        let mut this = call.project();
         loop {
             match this.phase {
-                Phase::Running => {
-                    let result = ready!(this.inner.poll(cx));
+                Phase::Running(_) => {
+                    let result = ready!(poll_inner(&mut self.op, this.inner, cx));
+                    // Dropping the guard returns the permit the moment the call finishes.
                     *this.phase = Phase::Done;
-                    this.state.release();
                     return Poll::Ready(result);
                 }
-                Phase::Start => match this.state.acquire() {
-                    Admission::Admitted => *this.phase = Phase::Running,
+                Phase::Start => match self.state.acquire() {
+                    Admission::Admitted => {
+                        *this.phase = Phase::Running(PermitGuard(self.state.clone()));
+                    }
                     Admission::Wait(waiter) => {
-                        *this.phase = Phase::Waiting(waiter);
+                        *this.phase = Phase::Waiting(WaitGuard {
+                            state: self.state.clone(),
+                            waiter: Some(waiter),
+                        });
                         this.timer.set(Timer::Armed {
-                            sleep: tokio::time::sleep(this.state.max_wait),
+                            sleep: tokio::time::sleep(self.state.max_wait),
                         });
                     }
                     Admission::Rejected => {
                         *this.phase = Phase::Done;
-                        return Poll::Ready(Err(reject(this.state, BulkheadFullReason::Full)));
+                        return Poll::Ready(Err(reject(&self.state, BulkheadFullReason::Full)));
                     }
                 },
-                Phase::Waiting(waiter) => {
-                    if this.state.poll_granted(waiter, cx.waker()) {
-                        *this.phase = Phase::Running;
+                Phase::Waiting(guard) => {
+                    let waiter = guard
+                        .waiter
+                        .as_ref()
+                        .expect("a waiting guard holds its waiter");
+                    if self.state.poll_granted(waiter, cx.waker()) {
+                        guard.waiter = None;
+                        *this.phase = Phase::Running(PermitGuard(self.state.clone()));
                         continue;
                     }
                     let TimerProj::Armed { sleep } = this.timer.as_mut().project() else {
                         unreachable!("the timer is armed when waiting starts")
                     };
                     ready!(sleep.poll(cx));
-                    if this.state.cancel(waiter) {
+                    let waiter = guard
+                        .waiter
+                        .take()
+                        .expect("a waiting guard holds its waiter");
+                    if self.state.cancel(&waiter) {
                         // Granted just as the wait ran out: the permit wins.
-                        *this.phase = Phase::Running;
+                        *this.phase = Phase::Running(PermitGuard(self.state.clone()));
                         continue;
                     }
                     *this.phase = Phase::Done;
-                    this.state.count_rejection();
-                    return Poll::Ready(Err(reject(this.state, BulkheadFullReason::WaitTimedOut)));
+                    self.state.count_rejection();
+                    return Poll::Ready(Err(reject(&self.state, BulkheadFullReason::WaitTimedOut)));
                 }
-                Phase::Done => panic!("BulkheadFuture polled after completion"),
+                Phase::Done => panic!("a bulkhead call polled after completion"),
             }
         }
     }
@@ -147,13 +171,62 @@ fn reject<E: PolicyError>(state: &BulkheadState, reason: BulkheadFullReason) -> 
     E::from_rejection(Rejection::BulkheadFull(state.full(reason)))
 }
 
-impl<F, H> std::fmt::Debug for BulkheadFuture<F, H>
+impl<Op, H> Operation for Bulkheaded<Op, H>
+where
+    Op: Operation,
+    H: Deref<Target = BulkheadState> + Clone,
+{
+    type Ok = Op::Ok;
+    type Error = Op::Error;
+    type Call = BulkheadCall<Op::Call, H>;
+
+    #[inline]
+    fn start(&self) -> Self::Call {
+        BulkheadCall {
+            inner: self.op.start(),
+            timer: Timer::Unarmed,
+            phase: Phase::Start,
+        }
+    }
+
+    #[inline]
+    fn poll_once(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, Op::poll_once)
+    }
+}
+
+impl<Op, H> OperationMut for Bulkheaded<Op, H>
+where
+    Op: OperationMut,
+    H: Deref<Target = BulkheadState> + Clone,
+{
+    #[inline]
+    fn poll_mut(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, Op::poll_mut)
+    }
+}
+
+impl<Inner, H> std::fmt::Debug for BulkheadCall<Inner, H>
 where
     H: Deref<Target = BulkheadState>,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BulkheadFuture")
-            .field("phase", &self.phase)
+        let phase = match self.phase {
+            Phase::Start => "start",
+            Phase::Waiting(_) => "waiting",
+            Phase::Running(_) => "running",
+            Phase::Done => "done",
+        };
+        f.debug_struct("BulkheadCall")
+            .field("phase", &phase)
             .finish_non_exhaustive()
     }
 }

@@ -3,7 +3,8 @@ use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Bulkhead, BulkheadFuture, BulkheadState};
+use super::{Bulkhead, BulkheadState, Bulkheaded};
+use crate::policy::{CallFuture, ServiceOp};
 use crate::{PolicyError, sync::Arc};
 
 /// A [`Bulkhead`] as a tower [`Layer`].
@@ -55,8 +56,10 @@ impl<S> Layer<S> for BulkheadLayer {
 
 /// A tower [`Service`] behind a [`Bulkhead`]; made by [`BulkheadLayer`].
 ///
-/// `poll_ready` is the inner service's: the bulkhead never parks a caller there, and a ready
-/// clone holds no permit. The permit is taken in the call's future, with the bounded wait.
+/// Readiness is the inner service's: the bulkhead never parks a caller in `poll_ready`, and a
+/// ready clone holds no permit. `call` moves the ready inner service into the future (leaving a
+/// clone behind, which is why the inner service must be `Clone`); the future takes the permit on
+/// its first poll, with the bounded wait, and only then calls the inner service.
 #[derive(Debug, Clone)]
 pub struct BulkheadService<S> {
     inner: S,
@@ -72,12 +75,12 @@ impl<S> BulkheadService<S> {
 
 impl<S, Req> Service<Req> for BulkheadService<S>
 where
-    S: Service<Req>,
+    S: Service<Req> + Clone,
     S::Error: PolicyError,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = BulkheadFuture<S::Future, Arc<BulkheadState>>;
+    type Future = CallFuture<Bulkheaded<ServiceOp<S, Req>, Arc<BulkheadState>>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -86,6 +89,9 @@ where
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        BulkheadFuture::new(self.inner.call(req), self.state.clone())
+        CallFuture::new(Bulkheaded {
+            op: ServiceOp::take_ready(&mut self.inner, req),
+            state: self.state.clone(),
+        })
     }
 }

@@ -73,13 +73,13 @@ mod layer;
 use std::{future::Future, time::Duration};
 
 pub use self::core::BulkheadState;
-pub use future::BulkheadFuture;
+pub use future::{BulkheadCall, Bulkheaded};
 #[cfg(feature = "tower")]
 pub use layer::{BulkheadLayer, BulkheadService};
 
 use crate::{
-    ConfigError, Name, Operation, OperationMut,
-    policy::{Apply, Lifted},
+    ConfigError, Name, Operation,
+    policy::{Apply, CallFuture, OperationFn},
     sync::Arc,
 };
 
@@ -99,7 +99,7 @@ const DEFAULT_NAME: Name = Name::from_static("bulkhead");
 /// # Cancel safety
 ///
 /// Dropping a call's future at any point frees the waiting place or permit it holds at once; see
-/// [`BulkheadFuture`].
+/// [`BulkheadCall`].
 ///
 /// # Examples
 ///
@@ -184,7 +184,8 @@ impl Bulkhead {
 
     /// Calls `f` once a permit is free, holding the permit until its future finishes.
     ///
-    /// The closure is called at once; its future is not polled until the call is admitted.
+    /// The bulkhead decides when the future is first polled; the closure is called only once a
+    /// permit is held.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -194,12 +195,12 @@ impl Bulkhead {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn call<F, Fut, T, E>(&self, f: F) -> BulkheadFuture<Lifted<Fut>, &BulkheadState>
+    pub fn call<F, Fut, T, E>(&self, f: F) -> CallFuture<Bulkheaded<OperationFn<F>, &BulkheadState>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        BulkheadFuture::new(Lifted::new(f()), &*self.state)
+        CallFuture::new(self.apply(OperationFn::new(f)))
     }
 
     /// This bulkhead as a tower layer; the layer, its clones and its services share this
@@ -258,15 +259,8 @@ impl crate::Policy for Bulkhead {
     }
 }
 
-/// An operation with a bulkhead around it; made by applying a [`Bulkhead`].
-#[derive(Debug, Clone)]
-pub struct Bulkheaded<'a, Op> {
-    op: Op,
-    state: &'a BulkheadState,
-}
-
 impl<'a, Op: Operation> Apply<Op> for &'a Bulkhead {
-    type Output = Bulkheaded<'a, Op>;
+    type Output = Bulkheaded<Op, &'a BulkheadState>;
 
     fn apply(self, op: Op) -> Self::Output {
         Bulkheaded {
@@ -276,19 +270,15 @@ impl<'a, Op: Operation> Apply<Op> for &'a Bulkhead {
     }
 }
 
-impl<'a, Op: Operation> Operation for Bulkheaded<'a, Op> {
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Future = BulkheadFuture<Op::Future, &'a BulkheadState>;
+/// Owned, for an operation that must outlive the borrow (one a queue runs on its workers).
+impl<Op: Operation> Apply<Op> for Bulkhead {
+    type Output = Bulkheaded<Op, Arc<BulkheadState>>;
 
-    fn call_once(self) -> Self::Future {
-        BulkheadFuture::new(self.op.call_once(), self.state)
-    }
-}
-
-impl<Op: OperationMut> OperationMut for Bulkheaded<'_, Op> {
-    fn call_mut(&mut self) -> Self::Future {
-        BulkheadFuture::new(self.op.call_mut(), self.state)
+    fn apply(self, op: Op) -> Self::Output {
+        Bulkheaded {
+            op,
+            state: self.state,
+        }
     }
 }
 

@@ -7,67 +7,69 @@ use std::{
 use pin_project_lite::pin_project;
 
 use super::Handler;
-use crate::{PolicyError, events};
+use crate::{Operation, OperationMut, events};
+
+/// An operation with a fallback around it; made by applying a [`Fallback`](super::Fallback) (by
+/// [`Policy::call`](crate::Policy::call), [`Policy::wrap`](crate::Policy::wrap) or the tower
+/// layer).
+///
+/// `H` is the fallback as one call holds it ([`Handler`]): borrowed by the combinator, shared in
+/// tower.
+#[derive(Debug, Clone)]
+pub struct WithFallback<Op, H> {
+    pub(crate) op: Op,
+    pub(crate) handler: H,
+}
 
 pin_project! {
-    /// The future of a call under a [`Fallback`](super::Fallback), from either front door: the
-    /// primary call `F`, then, if it fails with an error that falls back, the fallback `G`
-    /// started by the handler `H`.
+    /// The state of one call under a [`Fallback`](super::Fallback), from either front door: the
+    /// primary call, then, if it fails with an error that falls back, the fallback `G`.
     ///
     /// # Cancel safety
     ///
-    /// Dropping it drops whichever of the two futures is in flight.
+    /// Dropping it drops whichever of the two is in flight.
     #[must_use = "futures do nothing unless polled"]
-    pub struct FallbackFuture<F, H, G> {
+    pub struct FallbackCall<Inner, G> {
         #[pin]
-        state: State<F, H, G>,
+        state: State<Inner, G>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<F, H, G> {
-        Primary { #[pin] future: F, handler: Option<H> },
+    enum State<Inner, G> {
+        Primary { #[pin] inner: Inner },
         Fallback { #[pin] future: G },
     }
 }
 
-impl<F, H, G> FallbackFuture<F, H, G> {
-    pub(crate) fn new(future: F, handler: H) -> Self {
-        Self {
-            state: State::Primary {
-                future,
-                handler: Some(handler),
-            },
-        }
-    }
-}
-
-impl<F, H, G, T, E> Future for FallbackFuture<F, H, G>
+impl<Op, H> WithFallback<Op, H>
 where
-    F: Future<Output = Result<T, E>>,
-    H: Handler<T, E, Future = G>,
-    G: Future<Output = Result<T, E>>,
-    E: PolicyError,
+    Op: Operation,
+    H: Handler<Op::Ok, Op::Error> + Clone,
 {
-    type Output = Result<T, E>;
-
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
-        if let StateProj::Primary { future, handler } = state.as_mut().project() {
-            let error = match ready!(future.poll(cx)) {
+    fn poll_with(
+        &mut self,
+        call: Pin<&mut FallbackCall<Op::Call, H::Future>>,
+        cx: &mut Context<'_>,
+        poll_inner: impl FnOnce(
+            &mut Op,
+            Pin<&mut Op::Call>,
+            &mut Context<'_>,
+        ) -> Poll<Result<Op::Ok, Op::Error>>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        let mut state = call.project().state;
+        if let StateProj::Primary { inner } = state.as_mut().project() {
+            let error = match ready!(poll_inner(&mut self.op, inner, cx)) {
                 Ok(value) => return Poll::Ready(Ok(value)),
                 Err(error) => error,
             };
-            let handler = handler
-                .take()
-                .expect("FallbackFuture polled after completion");
-            if !handler.applies(&error) {
+            if !self.handler.applies(&error) {
                 return Poll::Ready(Err(error));
             }
-            events::fallback_applied(handler.name(), &error);
-            let future = handler.handle(error);
+            events::fallback_applied(self.handler.name(), &error);
+            let future = self.handler.clone().handle(error);
             state.set(State::Fallback { future });
         }
         match state.project() {
@@ -77,8 +79,51 @@ where
     }
 }
 
-impl<F, H, G> std::fmt::Debug for FallbackFuture<F, H, G> {
+impl<Op, H> Operation for WithFallback<Op, H>
+where
+    Op: Operation,
+    H: Handler<Op::Ok, Op::Error> + Clone,
+{
+    type Ok = Op::Ok;
+    type Error = Op::Error;
+    type Call = FallbackCall<Op::Call, H::Future>;
+
+    #[inline]
+    fn start(&self) -> Self::Call {
+        FallbackCall {
+            state: State::Primary {
+                inner: self.op.start(),
+            },
+        }
+    }
+
+    #[inline]
+    fn poll_once(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, Op::poll_once)
+    }
+}
+
+impl<Op, H> OperationMut for WithFallback<Op, H>
+where
+    Op: OperationMut,
+    H: Handler<Op::Ok, Op::Error> + Clone,
+{
+    #[inline]
+    fn poll_mut(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, Op::poll_mut)
+    }
+}
+
+impl<Inner, G> std::fmt::Debug for FallbackCall<Inner, G> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FallbackFuture").finish_non_exhaustive()
+        f.debug_struct("FallbackCall").finish_non_exhaustive()
     }
 }

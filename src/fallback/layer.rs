@@ -9,7 +9,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Fallback, FallbackFuture, FromAsync, FromFn, FromService, Handler, Value, When};
+use super::{Fallback, FromAsync, FromFn, FromService, Handler, Value, When, WithFallback};
+use crate::policy::{CallFuture, FutureOp};
 use crate::{Name, PolicyError};
 
 /// A [`Fallback`] as a tower [`Layer`].
@@ -119,15 +120,11 @@ where
     S: Service<Req>,
     S::Error: PolicyError,
     A: ServiceAction<Req, W>,
-    A::Handler: Handler<S::Response, S::Error>,
+    A::Handler: Handler<S::Response, S::Error> + Clone,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = FallbackFuture<
-        S::Future,
-        A::Handler,
-        <A::Handler as Handler<S::Response, S::Error>>::Future,
-    >;
+    type Future = CallFuture<WithFallback<FutureOp<S::Future>, A::Handler>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -136,8 +133,12 @@ where
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
+        // Nothing to admit: the inner service is called now.
         let handler = A::handler(&self.fallback, &req);
-        FallbackFuture::new(self.inner.call(req), handler)
+        CallFuture::new(WithFallback {
+            op: FutureOp::new(self.inner.call(req)),
+            handler,
+        })
     }
 }
 
@@ -147,6 +148,15 @@ where
 pub struct ServiceHandler<S, Req, W> {
     fallback: Arc<Fallback<FromService<S>, W>>,
     request: Req,
+}
+
+impl<S, Req: Clone, W> Clone for ServiceHandler<S, Req, W> {
+    fn clone(&self) -> Self {
+        Self {
+            fallback: self.fallback.clone(),
+            request: self.request.clone(),
+        }
+    }
 }
 
 impl<S, Req, W> Handler<S::Response, S::Error> for ServiceHandler<S, Req, W>

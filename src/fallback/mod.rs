@@ -48,13 +48,13 @@ use std::{
     sync::Arc,
 };
 
-pub use future::FallbackFuture;
+pub use future::{FallbackCall, WithFallback};
 #[cfg(feature = "tower")]
 pub use layer::{FallbackLayer, FallbackService, ServiceAction, ServiceHandler};
 
 use crate::{
-    Name, Operation, OperationMut,
-    policy::{Apply, Lifted},
+    Name, Operation,
+    policy::{Apply, CallFuture, OperationFn},
 };
 
 const DEFAULT_NAME: Name = Name::from_static("fallback");
@@ -243,13 +243,16 @@ impl<A, W> Fallback<A, W> {
     pub fn call<'a, F, Fut, T, E>(
         &'a self,
         f: F,
-    ) -> FallbackFuture<Lifted<Fut>, &'a Self, <&'a Self as Handler<T, crate::Error<E>>>::Future>
+    ) -> CallFuture<WithFallback<OperationFn<F>, &'a Self>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         &'a Self: Handler<T, crate::Error<E>>,
     {
-        FallbackFuture::new(Lifted::new(f()), self)
+        CallFuture::new(WithFallback {
+            op: OperationFn::new(f),
+            handler: self,
+        })
     }
 
     /// This fallback as a tower layer; every clone of the layer and its services shares one copy
@@ -361,7 +364,7 @@ where
 }
 
 /// A fallback ready to be used by one call: decides whether an error falls back and starts the
-/// fallback. Implemented for references to and `Arc`s of a [`Fallback`], and (tower) for
+/// fallback. Implemented for a [`Fallback`], references to it and `Arc`s of it, and (tower) for
 /// [`ServiceHandler`]; you do not implement it.
 pub trait Handler<T, E> {
     /// The fallback in flight.
@@ -377,8 +380,8 @@ pub trait Handler<T, E> {
     fn handle(self, error: E) -> Self::Future;
 }
 
-// The same handler for both ways a call holds the fallback: `&Fallback` (the combinator borrows
-// it) and `Arc<Fallback>` (a tower service shares it).
+// The same handler for every way a call holds the fallback: `&Fallback` (the combinator borrows
+// it), `Arc<Fallback>` (a tower service shares it) and `Fallback` (a queue's worker owns a copy).
 macro_rules! fallback_handler {
     ($($holder:ty),*) => {$(
         impl<T, E, A, W> Handler<T, E> for $holder
@@ -402,14 +405,7 @@ macro_rules! fallback_handler {
         }
     )*};
 }
-fallback_handler!(&Fallback<A, W>, Arc<Fallback<A, W>>);
-
-/// An operation with a fallback around it; made by applying a [`Fallback`].
-#[derive(Debug, Clone)]
-pub struct WithFallback<'a, Op, A, W> {
-    op: Op,
-    fallback: &'a Fallback<A, W>,
-}
+fallback_handler!(&Fallback<A, W>, Arc<Fallback<A, W>>, Fallback<A, W>);
 
 impl<'a, Op, A, W> Apply<Op> for &'a Fallback<A, W>
 where
@@ -417,35 +413,23 @@ where
     A: Action<Op::Ok, Op::Error>,
     W: When<Op::Error>,
 {
-    type Output = WithFallback<'a, Op, A, W>;
+    type Output = WithFallback<Op, &'a Fallback<A, W>>;
 
     fn apply(self, op: Op) -> Self::Output {
-        WithFallback { op, fallback: self }
+        WithFallback { op, handler: self }
     }
 }
 
-impl<'a, Op, A, W> Operation for WithFallback<'a, Op, A, W>
+/// Owned, for an operation that must outlive the borrow (one a queue runs on its workers).
+impl<Op, A, W> Apply<Op> for Fallback<A, W>
 where
     Op: Operation,
-    A: Action<Op::Ok, Op::Error>,
-    W: When<Op::Error>,
+    A: Action<Op::Ok, Op::Error> + Clone,
+    W: When<Op::Error> + Clone,
 {
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Future = FallbackFuture<Op::Future, &'a Fallback<A, W>, A::Future>;
+    type Output = WithFallback<Op, Fallback<A, W>>;
 
-    fn call_once(self) -> Self::Future {
-        FallbackFuture::new(self.op.call_once(), self.fallback)
-    }
-}
-
-impl<Op, A, W> OperationMut for WithFallback<'_, Op, A, W>
-where
-    Op: OperationMut,
-    A: Action<Op::Ok, Op::Error>,
-    W: When<Op::Error>,
-{
-    fn call_mut(&mut self) -> Self::Future {
-        FallbackFuture::new(self.op.call_mut(), self.fallback)
+    fn apply(self, op: Op) -> Self::Output {
+        WithFallback { op, handler: self }
     }
 }

@@ -3,7 +3,15 @@
 #[cfg(feature = "tower")]
 use super::QueueLayer;
 use super::{Queue, QueueFuture};
-use crate::{Operation, OperationMut, policy::Apply};
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use crate::{
+    Operation, OperationMut,
+    policy::{Apply, CallFuture, Deferred},
+};
 
 impl crate::Policy for Queue {
     #[cfg(feature = "tower")]
@@ -40,48 +48,91 @@ impl crate::Policy for Queue {
 /// ```
 #[derive(Debug)]
 pub struct Queued<'a, Op> {
-    op: Op,
+    op: Option<Op>,
     queue: &'a Queue,
 }
 
 impl<'a, Op> Apply<Op> for &'a Queue
 where
-    Op: Operation,
-    Op::Future: Send + 'static,
+    Op: Operation + Send + 'static,
+    Op::Call: Send + 'static,
     Op::Ok: Send + 'static,
     Op::Error: Send + 'static,
 {
     type Output = Queued<'a, Op>;
 
     fn apply(self, op: Op) -> Self::Output {
-        Queued { op, queue: self }
+        Queued {
+            op: Some(op),
+            queue: self,
+        }
+    }
+}
+
+impl<Op> Queued<'_, Op>
+where
+    Op: Operation + Send + 'static,
+    Op::Call: Send + 'static,
+    Op::Ok: Send + 'static,
+    Op::Error: Send + 'static,
+{
+    #[inline]
+    fn poll_with(
+        &mut self,
+        call: Pin<&mut Deferred<QueueFuture<Op::Ok, Op::Error>>>,
+        cx: &mut Context<'_>,
+        take: impl FnOnce(&mut Option<Op>) -> Op,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        let Self { op, queue } = self;
+        // Submitted on the first poll; the operation (with every policy inside the queue)
+        // starts on a worker, so those policies admit it when it runs, not when it was queued.
+        call.poll_with(|| queue.submit_raw(CallFuture::new(take(op))), cx)
     }
 }
 
 impl<Op> Operation for Queued<'_, Op>
 where
-    Op: Operation,
-    Op::Future: Send + 'static,
+    Op: Operation + Send + 'static,
+    Op::Call: Send + 'static,
     Op::Ok: Send + 'static,
     Op::Error: Send + 'static,
 {
     type Ok = Op::Ok;
     type Error = Op::Error;
-    type Future = QueueFuture<Op::Ok, Op::Error>;
+    type Call = Deferred<QueueFuture<Op::Ok, Op::Error>>;
 
-    fn call_once(self) -> Self::Future {
-        self.queue.submit_raw(self.op.call_once())
+    fn start(&self) -> Self::Call {
+        Deferred::IDLE
+    }
+
+    fn poll_once(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, |op| {
+            op.take()
+                .expect("an operation driven with `poll_once` makes one call only")
+        })
     }
 }
 
+/// Under a retry, each attempt submits a copy of the operation.
 impl<Op> OperationMut for Queued<'_, Op>
 where
-    Op: OperationMut,
-    Op::Future: Send + 'static,
+    Op: Operation + Clone + Send + 'static,
+    Op::Call: Send + 'static,
     Op::Ok: Send + 'static,
     Op::Error: Send + 'static,
 {
-    fn call_mut(&mut self) -> Self::Future {
-        self.queue.submit_raw(self.op.call_mut())
+    fn poll_mut(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, |op| {
+            op.clone()
+                .expect("a queued operation is kept for the next attempt")
+        })
     }
 }

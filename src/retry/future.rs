@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
 use super::core::{Decide, Plan, RetryReason};
-use crate::{OperationMut, PolicyError};
+use crate::{Operation, OperationMut, PolicyError};
 
 /// Where a retry's attempts come from: the combinator calls the operation again, the tower
 /// service replays the request. You never implement it.
@@ -19,26 +19,39 @@ pub trait Attempts {
     type Ok;
     /// The error of a failed attempt.
     type Error: PolicyError;
-    /// One attempt in flight.
-    type Future: Future<Output = Result<Self::Ok, Self::Error>>;
+    /// The state of one attempt, inert until polled.
+    type Call;
+
+    /// A new attempt, not yet made.
+    fn start(&self) -> Self::Call;
 
     /// Gets the next attempt ready (a replayed request); `false` if it cannot be made. `last`
     /// says no attempt will follow it, so a stored request may be moved instead of copied.
     fn prepare(&mut self, last: bool) -> bool;
 
-    /// Makes the prepared attempt once its target is ready. An error here (a tower service that
-    /// failed in `poll_ready`) ends the retry with that error.
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Self::Future, Self::Error>>;
+    /// Drives an attempt: makes it on the first poll (once its target is ready), then polls it.
+    /// An error while getting ready (a tower service that failed in `poll_ready`) is the
+    /// attempt's outcome.
+    fn poll_attempt(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Self::Ok, Self::Error>>;
 }
 
 /// The combinator's attempts: the operation, called again for each.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct OpAttempts<Op>(pub(crate) Op);
 
 impl<Op: OperationMut> Attempts for OpAttempts<Op> {
     type Ok = Op::Ok;
     type Error = Op::Error;
-    type Future = Op::Future;
+    type Call = Op::Call;
+
+    #[inline]
+    fn start(&self) -> Self::Call {
+        self.0.start()
+    }
 
     #[inline]
     fn prepare(&mut self, _last: bool) -> bool {
@@ -46,15 +59,33 @@ impl<Op: OperationMut> Attempts for OpAttempts<Op> {
     }
 
     #[inline]
-    fn poll_next(&mut self, _: &mut Context<'_>) -> Poll<Result<Self::Future, Self::Error>> {
-        Poll::Ready(Ok(self.0.call_mut()))
+    fn poll_attempt(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.0.poll_mut(call, cx)
     }
 }
 
+/// An operation with a retry around it; made by applying a [`Retry`](super::Retry) (by
+/// [`Policy::call`](crate::Policy::call), [`Policy::wrap`](crate::Policy::wrap) or the tower
+/// layer).
+///
+/// `A` is where the attempts come from ([`OpAttempts`] or, in tower,
+/// [`ServiceAttempts`](super::ServiceAttempts)); `P` is how the operation holds the retry's
+/// configuration: borrowed by the combinator, an `Arc` in tower.
+#[derive(Debug, Clone)]
+pub struct Retried<A, P> {
+    pub(crate) attempts: A,
+    pub(crate) policy: P,
+}
+
 pin_project! {
-    /// The future of a call under a [`Retry`](super::Retry), from either front door: runs the
-    /// first attempt and, while an outcome asks for it and the policy allows, waits and makes
-    /// another.
+    /// The state of one call under a [`Retry`](super::Retry), from either front door: makes
+    /// the first attempt on the first poll and, while an outcome asks for it and the policy
+    /// allows, waits and makes another. Between two attempts it always gives the scheduler a
+    /// turn (a zero delay yields once), so a timeout around it and other tasks keep running.
     ///
     /// When the retries run out (attempts, `max_elapsed`, the budget, a request that cannot be
     /// replayed), it returns the last attempt's own outcome.
@@ -65,14 +96,9 @@ pin_project! {
     /// is made and nothing is reported. A retry already taken from the budget is not given back
     /// (it was spent when the wait began).
     #[must_use = "futures do nothing unless polled"]
-    pub struct RetryFuture<A, P>
-    where
-        A: Attempts,
-    {
+    pub struct RetryCall<C> {
         #[pin]
-        state: State<A::Future>,
-        attempts: A,
-        policy: P,
+        state: State<C>,
         // Attempts made; 0 until the first poll.
         made: u32,
         prev: Option<Duration>,
@@ -82,28 +108,15 @@ pin_project! {
 
 pin_project! {
     #[project = StateProj]
-    enum State<F> {
-        Running { #[pin] attempt: F },
+    enum State<C> {
+        Running { #[pin] attempt: C },
         Sleeping { #[pin] sleep: Sleep },
+        Yielding,
         Next,
     }
 }
 
-impl<A: Attempts, P> RetryFuture<A, P> {
-    /// A retry whose first attempt is `first`; later ones come from `attempts`.
-    pub(crate) fn new(first: A::Future, attempts: A, policy: P) -> Self {
-        Self {
-            state: State::Running { attempt: first },
-            attempts,
-            policy,
-            made: 0,
-            prev: None,
-            start: None,
-        }
-    }
-}
-
-impl<A, P> RetryFuture<A, P>
+impl<A, P> Retried<A, P>
 where
     A: Attempts,
     P: Deref,
@@ -114,13 +127,14 @@ where
     /// happy path inlined into the caller stays a few instructions.
     #[inline(never)]
     fn schedule(
-        self: Pin<&mut Self>,
+        &mut self,
+        call: Pin<&mut RetryCall<A::Call>>,
         outcome: Result<A::Ok, A::Error>,
         reason: RetryReason,
     ) -> Option<Result<A::Ok, A::Error>> {
-        let mut this = self.project();
-        let attempts = &mut *this.attempts;
-        let plan = this.policy.plan(
+        let mut this = call.project();
+        let attempts = &mut self.attempts;
+        let plan = self.policy.plan(
             &outcome,
             reason,
             *this.made,
@@ -133,7 +147,7 @@ where
             Plan::Retry { sleep, backoff } => {
                 *this.prev = Some(backoff);
                 if sleep.is_zero() {
-                    this.state.set(State::Next);
+                    this.state.set(State::Yielding);
                 } else {
                     this.state.set(State::Sleeping {
                         sleep: tokio::time::sleep(sleep),
@@ -147,18 +161,19 @@ where
     /// Polls whatever state the retry is in, after the first attempt's first poll.
     #[inline(never)]
     fn poll_retrying(
-        mut self: Pin<&mut Self>,
+        &mut self,
+        mut call: Pin<&mut RetryCall<A::Call>>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<A::Ok, A::Error>> {
         loop {
-            let mut this = self.as_mut().project();
+            let mut this = call.as_mut().project();
             match this.state.as_mut().project() {
                 StateProj::Running { attempt } => {
-                    let outcome = ready!(attempt.poll(cx));
-                    let Some(reason) = this.policy.wants(&outcome) else {
+                    let outcome = ready!(self.attempts.poll_attempt(attempt, cx));
+                    let Some(reason) = self.policy.wants(&outcome) else {
                         return Poll::Ready(outcome);
                     };
-                    if let Some(outcome) = self.as_mut().schedule(outcome, reason) {
+                    if let Some(outcome) = self.schedule(call.as_mut(), outcome, reason) {
                         return Poll::Ready(outcome);
                     }
                 }
@@ -166,53 +181,102 @@ where
                     ready!(sleep.poll(cx));
                     this.state.set(State::Next);
                 }
+                StateProj::Yielding => {
+                    // A zero delay still gives the scheduler a turn: without it a retry of an
+                    // operation that fails at once would loop inside one poll, starving the
+                    // timers (a timeout around it) and every other task on the thread.
+                    this.state.set(State::Next);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 StateProj::Next => {
-                    let attempt = match ready!(this.attempts.poll_next(cx)) {
-                        Ok(attempt) => attempt,
-                        Err(error) => return Poll::Ready(Err(error)),
-                    };
                     *this.made += 1;
+                    let attempt = self.attempts.start();
                     this.state.set(State::Running { attempt });
                 }
             }
         }
     }
-}
-
-impl<A, P> Future for RetryFuture<A, P>
-where
-    A: Attempts,
-    P: Deref,
-    P::Target: Decide<A::Ok, A::Error>,
-{
-    type Output = Result<A::Ok, A::Error>;
 
     #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.as_mut().project();
+    fn poll_retry(
+        &mut self,
+        mut call: Pin<&mut RetryCall<A::Call>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<A::Ok, A::Error>> {
+        let this = call.as_mut().project();
         if *this.made == 0 {
             *this.made = 1;
-            *this.start = this.policy.start();
+            *this.start = self.policy.start();
             // The happy path: the first attempt, ready on its first poll, needs no retry.
             if let StateProj::Running { attempt } = this.state.project() {
-                let outcome = ready!(attempt.poll(cx));
-                match this.policy.wants(&outcome) {
+                let outcome = ready!(self.attempts.poll_attempt(attempt, cx));
+                match self.policy.wants(&outcome) {
                     None => return Poll::Ready(outcome),
                     Some(reason) => {
-                        if let Some(outcome) = self.as_mut().schedule(outcome, reason) {
+                        if let Some(outcome) = self.schedule(call.as_mut(), outcome, reason) {
                             return Poll::Ready(outcome);
                         }
                     }
                 }
             }
         }
-        self.poll_retrying(cx)
+        self.poll_retrying(call, cx)
     }
 }
 
-impl<A: Attempts, P> std::fmt::Debug for RetryFuture<A, P> {
+impl<A, P> Operation for Retried<A, P>
+where
+    A: Attempts,
+    P: Deref,
+    P::Target: Decide<A::Ok, A::Error>,
+{
+    type Ok = A::Ok;
+    type Error = A::Error;
+    type Call = RetryCall<A::Call>;
+
+    #[inline]
+    fn start(&self) -> Self::Call {
+        RetryCall {
+            state: State::Running {
+                attempt: self.attempts.start(),
+            },
+            made: 0,
+            prev: None,
+            start: None,
+        }
+    }
+
+    #[inline]
+    fn poll_once(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<A::Ok, A::Error>> {
+        self.poll_retry(call, cx)
+    }
+}
+
+/// A retry inside another retry: each outer attempt runs the inner retry afresh.
+impl<A, P> OperationMut for Retried<A, P>
+where
+    A: Attempts,
+    P: Deref,
+    P::Target: Decide<A::Ok, A::Error>,
+{
+    #[inline]
+    fn poll_mut(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<A::Ok, A::Error>> {
+        self.poll_retry(call, cx)
+    }
+}
+
+impl<C> std::fmt::Debug for RetryCall<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RetryFuture")
+        f.debug_struct("RetryCall")
             .field("attempts_made", &self.made)
             .finish_non_exhaustive()
     }

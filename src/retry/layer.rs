@@ -1,9 +1,13 @@
-use std::task::{Context, Poll, ready};
+use std::{
+    pin::Pin,
+    task::{Context, Poll, ready},
+};
 
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Retry, RetryFuture, RetryState, core::Decide, future::Attempts};
+use super::{Retried, Retry, RetryState, core::Decide, future::Attempts};
+use crate::policy::{CallFuture, Deferred};
 use crate::{PolicyError, sync::Arc};
 
 /// Makes the request of the next attempt from the stored one: implemented by [`CloneRequest`]
@@ -210,11 +214,17 @@ impl<S, W, R, H, Rp> RetryService<S, W, R, H, Rp> {
     }
 }
 
-/// The tower service's attempts: a clone of the service and the stored request.
+/// The tower service's attempts: the ready service moved out of the layer's service, the first
+/// request and the stored copy that later attempts replay.
 #[derive(Debug)]
 pub struct ServiceAttempts<S, Req, Rp> {
-    service: Option<S>,
-    request: Option<Req>,
+    service: S,
+    // Whether `service` is ready for the next call (it is, for the first attempt).
+    ready: bool,
+    // `poll_ready` failed: the service is unusable and no further attempt is made.
+    broken: bool,
+    first: Option<Req>,
+    stored: Option<Req>,
     next: Option<Req>,
     replay: Rp,
 }
@@ -227,22 +237,53 @@ where
 {
     type Ok = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Call = Deferred<S::Future>;
 
-    fn prepare(&mut self, last: bool) -> bool {
-        self.next = if last {
-            self.request.take()
-        } else {
-            self.request.as_ref().and_then(|r| self.replay.replay(r))
-        };
-        self.next.is_some() && self.service.is_some()
+    #[inline]
+    fn start(&self) -> Self::Call {
+        Deferred::IDLE
     }
 
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<S::Future, S::Error>> {
-        let service = self.service.as_mut().expect("prepared with a service");
-        ready!(service.poll_ready(cx))?;
-        let request = self.next.take().expect("prepared with a request");
-        Poll::Ready(Ok(service.call(request)))
+    fn prepare(&mut self, last: bool) -> bool {
+        if self.broken {
+            return false;
+        }
+        self.next = if last {
+            self.stored.take()
+        } else {
+            self.stored.as_ref().and_then(|r| self.replay.replay(r))
+        };
+        self.next.is_some()
+    }
+
+    #[inline]
+    fn poll_attempt(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<S::Response, S::Error>> {
+        if call.is_idle() {
+            if !self.ready {
+                if let Err(error) = ready!(self.service.poll_ready(cx)) {
+                    self.broken = true;
+                    return Poll::Ready(Err(error));
+                }
+            }
+            self.ready = false;
+        }
+        let Self {
+            service,
+            first,
+            next,
+            ..
+        } = self;
+        call.poll_with(
+            || {
+                let request = first.take().or_else(|| next.take());
+                service.call(request.expect("an attempt is made with a prepared request"))
+            },
+            cx,
+        )
     }
 }
 
@@ -255,7 +296,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = RetryFuture<ServiceAttempts<S, Req, Rp>, Arc<RetryState<W, R, H>>>;
+    type Future = CallFuture<Retried<ServiceAttempts<S, Req, Rp>, Arc<RetryState<W, R, H>>>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -269,14 +310,21 @@ where
         } else {
             None
         };
-        let service = stored.as_ref().map(|_| self.inner.clone());
-        let first = self.inner.call(request);
+        // The ready service travels with the call (a fresh clone stays behind), so the first
+        // attempt is made when the future is first polled and later ones can wait for readiness.
+        let fresh = self.inner.clone();
         let attempts = ServiceAttempts {
-            service,
-            request: stored,
+            service: std::mem::replace(&mut self.inner, fresh),
+            ready: true,
+            broken: false,
+            first: Some(request),
+            stored,
             next: None,
             replay: self.replay.clone(),
         };
-        RetryFuture::new(first, attempts, self.state.clone())
+        CallFuture::new(Retried {
+            attempts,
+            policy: self.state.clone(),
+        })
     }
 }

@@ -107,13 +107,13 @@ pub use self::core::{
 pub use backoff::{Backoff, Delays, Jitter};
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use builder::RetryBuilder;
-pub use future::{Attempts, OpAttempts, RetryFuture};
+pub use future::{Attempts, OpAttempts, Retried, RetryCall};
 #[cfg(feature = "tower")]
 pub use layer::{CloneRequest, Replay, RetryLayer, RetryService, ServiceAttempts};
 
 use crate::{
     ConfigError, Name, Operation, OperationMut,
-    policy::{Apply, OperationFn},
+    policy::{Apply, CallFuture, OperationFn},
     sync::Arc,
 };
 
@@ -129,7 +129,7 @@ use crate::{
 /// # Cancel safety
 ///
 /// Dropping the call's future drops the attempt in flight or the wait; no further attempt is
-/// made. See [`RetryFuture`].
+/// made. See [`RetryCall`].
 ///
 /// # Examples
 ///
@@ -221,7 +221,7 @@ impl<W, R, H> Retry<W, R, H> {
     where
         &'a Self: Apply<OperationFn<F>>,
     {
-        self.apply(OperationFn(f)).call_once()
+        CallFuture::new(self.apply(OperationFn::new(f)))
     }
 
     /// This retry as a tower layer, sharing its configuration, generator and budget. Requests
@@ -280,55 +280,34 @@ impl<W, R, H> crate::Policy for Retry<W, R, H> {
     }
 }
 
-/// An operation with a retry around it; made by applying a [`Retry`].
-#[derive(Debug)]
-pub struct Retried<'a, Op, W, R, H> {
-    op: Op,
-    state: &'a RetryState<W, R, H>,
-}
-
 impl<'a, Op, W, R, H> Apply<Op> for &'a Retry<W, R, H>
 where
     Op: OperationMut,
     RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
 {
-    type Output = Retried<'a, Op, W, R, H>;
+    type Output = Retried<OpAttempts<Op>, &'a RetryState<W, R, H>>;
 
     fn apply(self, op: Op) -> Self::Output {
         Retried {
-            op,
-            state: &self.state,
+            attempts: OpAttempts(op),
+            policy: &self.state,
         }
     }
 }
 
-impl<'a, Op, W, R, H> Operation for Retried<'a, Op, W, R, H>
+/// Owned, for an operation that must outlive the borrow (one a queue runs on its workers).
+impl<Op, W, R, H> Apply<Op> for Retry<W, R, H>
 where
     Op: OperationMut,
     RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
 {
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Future = RetryFuture<OpAttempts<Op>, &'a RetryState<W, R, H>>;
+    type Output = Retried<OpAttempts<Op>, Arc<RetryState<W, R, H>>>;
 
-    #[inline]
-    fn call_once(mut self) -> Self::Future {
-        let first = self.op.call_mut();
-        RetryFuture::new(first, OpAttempts(self.op), self.state)
-    }
-}
-
-/// A retry inside another retry: each outer attempt runs the inner retry on a copy of the
-/// operation.
-impl<Op, W, R, H> OperationMut for Retried<'_, Op, W, R, H>
-where
-    Op: OperationMut + Clone,
-    RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
-{
-    fn call_mut(&mut self) -> Self::Future {
-        let mut op = self.op.clone();
-        let first = op.call_mut();
-        RetryFuture::new(first, OpAttempts(op), self.state)
+    fn apply(self, op: Op) -> Self::Output {
+        Retried {
+            attempts: OpAttempts(op),
+            policy: self.state,
+        }
     }
 }
 
@@ -358,13 +337,13 @@ pub trait Retryable<Fut>: FnMut() -> Fut + Sized {
     fn retry<W, R, H>(
         self,
         policy: &Retry<W, R, H>,
-    ) -> RetryFuture<OpAttempts<OperationFn<Self>>, &RetryState<W, R, H>>
+    ) -> crate::policy::Call<'_, Retry<W, R, H>, Self>
     where
         OperationFn<Self>: OperationMut,
         RetryState<W, R, H>:
             Decide<<OperationFn<Self> as Operation>::Ok, <OperationFn<Self> as Operation>::Error>,
     {
-        policy.apply(OperationFn(self)).call_once()
+        CallFuture::new(policy.apply(OperationFn::new(self)))
     }
 }
 

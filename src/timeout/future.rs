@@ -1,30 +1,42 @@
 use std::{
+    borrow::Borrow,
     future::Future,
     pin::Pin,
     task::{Context, Poll, ready},
-    time::Duration,
 };
 
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use crate::{Name, PolicyError, Rejection, error::Elapsed, events};
+use super::Timeout;
+use crate::{Operation, OperationMut, PolicyError, Rejection, error::Elapsed, events};
+
+/// An operation with a timeout around it; made by applying a [`Timeout`] (by
+/// [`Policy::call`](crate::Policy::call), [`Policy::wrap`](crate::Policy::wrap) or the tower
+/// layer).
+///
+/// `H` is how the operation holds the timeout: borrowed by the combinator, a clone in tower.
+#[derive(Debug, Clone)]
+pub struct Timed<Op, H> {
+    pub(crate) op: Op,
+    pub(crate) timeout: H,
+}
 
 pin_project! {
-    /// The future of a call under a [`Timeout`](super::Timeout), from either front door.
+    /// The state of one call under a [`Timeout`], from either front door. The clock starts at
+    /// the first poll that finds the call still pending, so it covers the waits of every policy
+    /// inside the timeout (a bulkhead's, a retry's) as well as the call.
     ///
     /// # Cancel safety
     ///
-    /// Dropping it drops the inner future and reports nothing: cancellation is not a timeout.
+    /// Dropping it drops the call inside and reports nothing: cancellation is not a timeout.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
-    pub struct TimeoutFuture<F> {
+    pub struct TimeoutCall<Inner> {
         #[pin]
-        inner: F,
+        inner: Inner,
         #[pin]
         timer: Timer,
-        duration: Duration,
-        name: Name,
     }
 }
 
@@ -38,41 +50,85 @@ pin_project! {
     }
 }
 
-impl<F> TimeoutFuture<F> {
-    pub(crate) fn new(inner: F, duration: Duration, name: Name) -> Self {
-        Self {
-            inner,
-            timer: Timer::Unarmed,
-            duration,
-            name,
-        }
-    }
-}
-
-impl<F, T, E> Future for TimeoutFuture<F>
+impl<Op, H> Timed<Op, H>
 where
-    F: Future<Output = Result<T, E>>,
-    E: PolicyError,
+    Op: Operation,
+    H: Borrow<Timeout>,
 {
-    type Output = Result<T, E>;
-
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        if let Poll::Ready(result) = this.inner.poll(cx) {
+    fn poll_with(
+        &mut self,
+        call: Pin<&mut TimeoutCall<Op::Call>>,
+        cx: &mut Context<'_>,
+        poll_inner: impl FnOnce(
+            &mut Op,
+            Pin<&mut Op::Call>,
+            &mut Context<'_>,
+        ) -> Poll<Result<Op::Ok, Op::Error>>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        let mut this = call.project();
+        if let Poll::Ready(result) = poll_inner(&mut self.op, this.inner, cx) {
             return Poll::Ready(result);
         }
+        let timeout = self.timeout.borrow();
         if let TimerProj::Unarmed = this.timer.as_mut().project() {
             this.timer.set(Timer::Armed {
-                sleep: tokio::time::sleep(*this.duration),
+                sleep: tokio::time::sleep(timeout.duration),
             });
         }
         let TimerProj::Armed { sleep } = this.timer.project() else {
             unreachable!("the timer was armed above")
         };
         ready!(sleep.poll(cx));
-        events::timeout_elapsed(this.name, *this.duration);
-        let elapsed = Elapsed::new(*this.duration, this.name.clone());
-        Poll::Ready(Err(E::from_rejection(Rejection::Timeout(elapsed))))
+        Poll::Ready(Err(elapsed(timeout)))
+    }
+}
+
+#[cold]
+fn elapsed<E: PolicyError>(timeout: &Timeout) -> E {
+    events::timeout_elapsed(&timeout.name, timeout.duration);
+    let elapsed = Elapsed::new(timeout.duration, timeout.name.clone());
+    E::from_rejection(Rejection::Timeout(elapsed))
+}
+
+impl<Op, H> Operation for Timed<Op, H>
+where
+    Op: Operation,
+    H: Borrow<Timeout>,
+{
+    type Ok = Op::Ok;
+    type Error = Op::Error;
+    type Call = TimeoutCall<Op::Call>;
+
+    #[inline]
+    fn start(&self) -> Self::Call {
+        TimeoutCall {
+            inner: self.op.start(),
+            timer: Timer::Unarmed,
+        }
+    }
+
+    #[inline]
+    fn poll_once(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, Op::poll_once)
+    }
+}
+
+impl<Op, H> OperationMut for Timed<Op, H>
+where
+    Op: OperationMut,
+    H: Borrow<Timeout>,
+{
+    #[inline]
+    fn poll_mut(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        self.poll_with(call, cx, Op::poll_mut)
     }
 }

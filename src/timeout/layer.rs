@@ -3,8 +3,9 @@ use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Timeout, TimeoutFuture};
+use super::{Timed, Timeout};
 use crate::PolicyError;
+use crate::policy::{CallFuture, FutureOp};
 
 /// A [`Timeout`] as a tower [`Layer`].
 ///
@@ -85,7 +86,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = TimeoutFuture<S::Future>;
+    type Future = CallFuture<Timed<FutureOp<S::Future>, Timeout>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -94,6 +95,11 @@ where
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        self.timeout.wrap_future(self.inner.call(req))
+        // Nothing to admit: the inner service is called now, and the clock starts at the first
+        // poll that finds it pending.
+        CallFuture::new(Timed {
+            op: FutureOp::new(self.inner.call(req)),
+            timeout: self.timeout.clone(),
+        })
     }
 }

@@ -46,14 +46,14 @@ mod layer;
 
 use std::{future::Future, time::Duration};
 
-pub use future::TimeoutFuture;
+pub use future::{Timed, TimeoutCall};
 #[cfg(feature = "tower")]
 pub use layer::{TimeoutLayer, TimeoutService};
 
 use crate::{
-    ConfigError, Name, Operation, OperationMut,
+    ConfigError, Name, Operation,
     error::Elapsed,
-    policy::{Apply, Lifted},
+    policy::{Apply, CallFuture, OperationFn},
 };
 
 /// The longest duration a timeout accepts. Anything longer is almost certainly a unit mistake
@@ -70,7 +70,7 @@ const DEFAULT_NAME: Name = Name::from_static("timeout");
 /// # Cancel safety
 ///
 /// The call's future is dropped when the timeout elapses, so the operation must itself be safe to
-/// drop at any await point. Dropping the [`TimeoutFuture`] drops the operation and reports nothing.
+/// drop at any await point. Dropping the [`TimeoutCall`] drops the operation and reports nothing.
 ///
 /// # Examples
 ///
@@ -179,12 +179,12 @@ impl Timeout {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn call<F, Fut, T, E>(&self, f: F) -> TimeoutFuture<Lifted<Fut>>
+    pub fn call<F, Fut, T, E>(&self, f: F) -> CallFuture<Timed<OperationFn<F>, &Timeout>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.wrap_future(Lifted::new(f()))
+        CallFuture::new(self.apply(OperationFn::new(f)))
     }
 
     /// This timeout as a tower layer.
@@ -202,10 +202,6 @@ impl Timeout {
     pub fn layer(&self) -> TimeoutLayer {
         TimeoutLayer::new(self.clone())
     }
-
-    pub(crate) fn wrap_future<F>(&self, future: F) -> TimeoutFuture<F> {
-        TimeoutFuture::new(future, self.duration, self.name.clone())
-    }
 }
 
 impl crate::Policy for Timeout {
@@ -218,34 +214,20 @@ impl crate::Policy for Timeout {
     }
 }
 
-/// An operation with a timeout around it; made by applying a [`Timeout`].
-#[derive(Debug, Clone)]
-pub struct Timed<'a, Op> {
-    op: Op,
-    timeout: &'a Timeout,
-}
-
 impl<'a, Op: Operation> Apply<Op> for &'a Timeout {
-    type Output = Timed<'a, Op>;
+    type Output = Timed<Op, &'a Timeout>;
 
     fn apply(self, op: Op) -> Self::Output {
         Timed { op, timeout: self }
     }
 }
 
-impl<Op: Operation> Operation for Timed<'_, Op> {
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Future = TimeoutFuture<Op::Future>;
+/// Owned, for an operation that must outlive the borrow (one a queue runs on its workers).
+impl<Op: Operation> Apply<Op> for Timeout {
+    type Output = Timed<Op, Timeout>;
 
-    fn call_once(self) -> Self::Future {
-        self.timeout.wrap_future(self.op.call_once())
-    }
-}
-
-impl<Op: OperationMut> OperationMut for Timed<'_, Op> {
-    fn call_mut(&mut self) -> Self::Future {
-        self.timeout.wrap_future(self.op.call_mut())
+    fn apply(self, op: Op) -> Self::Output {
+        Timed { op, timeout: self }
     }
 }
 

@@ -138,6 +138,7 @@ impl<Fut> Deferred<Fut> {
 
 impl<Fut: Future> Deferred<Fut> {
     /// Whether the call is still to be made.
+    #[cfg(feature = "tower")]
     #[inline]
     pub(crate) fn is_idle(&self) -> bool {
         matches!(self.state, DeferredState::Idle)

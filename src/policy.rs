@@ -5,9 +5,44 @@
 //! [`Error<E>`]; each policy [`Apply`]s itself around the operation inside it and yields a new
 //! operation with the *same* error type, so a stack of any depth returns one flat `Error<E>`.
 //!
-//! Most policies call their inner operation once ([`Operation::call_once`]); a retry calls it
-//! again for every attempt ([`OperationMut::call_mut`]), which is why the user's closure must be
+//! Most policies make one call of their inner operation ([`Operation::poll_once`]); a retry makes
+//! one for every attempt ([`OperationMut::poll_mut`]), which is why the user's closure must be
 //! `FnMut` only when a retry is in the stack.
+//!
+//! # Admission is lazy
+//!
+//! A policy decides when its call is first polled, not when the future is built, and it makes
+//! the call inside it (calls the operation inside it, or the inner tower service) only once it
+//! has admitted the call. A call waiting in an outer bulkhead or queue is not yet known to the
+//! policies inside it: an inner breaker judges it when it actually starts, so nothing reaches a
+//! dependency through a breaker that opened while the call waited, a call the breaker rejects
+//! never takes a place in a bulkhead inside it, and a slow-call clock starts when the call runs.
+//! Under a retry each attempt is admitted afresh, and the closure is called only for attempts
+//! that were let through. resilience4j and Polly behave the same way.
+//!
+//! What each tower layer's readiness means:
+//!
+//! | layer | `poll_ready` | `call` | the future's first poll |
+//! |---|---|---|---|
+//! | circuit breaker, bulkhead | the inner service's | moves the ready inner service into the future (a clone stays behind) | admits (or waits), then calls the inner service |
+//! | retry | the inner service's | the same | makes the first attempt; later attempts wait for readiness again |
+//! | timeout, fallback | the inner service's | calls the inner service (nothing to admit) | starts the clock if still pending |
+//! | queue | always ready (the queue sheds instead) | submits on a worker | waits for the outcome |
+//!
+//! # Every permit is a guard
+//!
+//! A permit (a breaker's probe slot, a bulkhead's slot) is owned, from the moment it is taken
+//! until its outcome is recorded, by a value whose `Drop` gives it back. A panic in the user's
+//! closure, an inner service's `call` or future, or a classifier unwinds through that value and
+//! returns the permit: a half-open breaker never stays stuck on a probe that panicked.
+//!
+//! # A queue owns what it runs
+//!
+//! A [`Queue`](crate::Queue) runs its calls on worker tasks, so what it runs must be `'static`.
+//! `queue.wrap(inner)` clones the policies in `inner` (cheap handles sharing their state) into
+//! each queued operation, so the stack can be used from [`call`](Policy::call) with borrowed
+//! handles. Write what goes inside the queue as one policy, `queue.wrap(a.wrap(b))`: in a chain
+//! `queue.wrap(a).wrap(b)` the outer `wrap` lends `b` by reference, which a worker cannot hold.
 //!
 //! [`Wrap`] puts one policy around another and is itself a [`Policy`]: usable with
 //! [`call`](Policy::call) and, with the `tower` feature, as one tower layer.

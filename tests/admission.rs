@@ -143,11 +143,7 @@ async fn the_slow_call_clock_starts_when_the_call_runs_not_while_it_waits_outsid
 
 #[tokio::test(start_paused = true)]
 async fn a_queued_backlog_meets_a_breaker_that_opened_while_it_waited() {
-    let queue = Queue::builder()
-        .capacity(8)
-        .workers(1)
-        .build()
-        .unwrap();
+    let queue = Queue::builder().capacity(8).workers(1).build().unwrap();
     let breaker = CircuitBreaker::builder().build().unwrap();
     let policy = queue.clone().wrap(breaker.clone());
     let calls = Calls::default();
@@ -250,8 +246,7 @@ async fn a_future_built_early_is_judged_when_it_is_first_polled() {
 // 2. A panic gives every permit back: the breaker reaches its verdict afterwards.
 
 /// Two failures open it; after 1 s it lets one probe in.
-fn probing_breaker() -> CircuitBreaker<impl Fn(&Result<u32, Error<io::Error>>) -> Outcome + Clone>
-{
+fn probing_breaker() -> CircuitBreaker<impl Fn(&Result<u32, Error<io::Error>>) -> Outcome + Clone> {
     CircuitBreaker::builder()
         .count_window(2)
         .minimum_calls(2)

@@ -460,3 +460,55 @@ async fn a_queue_around_a_borrowed_stack_works_from_call() {
     assert_eq!(run(&breaker, &queue).await.unwrap(), 7);
     assert_eq!(breaker.snapshot().calls, 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Policies other than a queue need no runtime to be built; they need its time driver only
+// for a timer, and say so under "Panics".
+
+#[test]
+fn policies_built_outside_a_runtime_work_inside_one() {
+    let policy = Bulkhead::new(2).unwrap().wrap(
+        Retry::new(2).unwrap().wrap(
+            CircuitBreaker::builder()
+                .build()
+                .unwrap()
+                .wrap(Timeout::new(Duration::from_secs(1)).unwrap()),
+        ),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let calls = Calls::default();
+    let result = runtime.block_on(policy.call(|| {
+        let n = calls.hit();
+        async move {
+            sleep(MS).await;
+            if n == 1 {
+                Err(io::Error::other("once"))
+            } else {
+                Ok(n)
+            }
+        }
+    }));
+    assert_eq!(result.unwrap(), 2);
+}
+
+#[test]
+fn a_timer_without_the_time_driver_panics_as_documented() {
+    let timeout = Timeout::new(Duration::from_secs(1)).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    // Ready on the first poll: no timer, no panic.
+    let ready = runtime.block_on(timeout.call(|| async { Ok::<_, io::Error>(1) }));
+    assert_eq!(ready.unwrap(), 1);
+    let pending = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(timeout.call(|| async {
+            tokio::task::yield_now().await;
+            Ok::<_, io::Error>(1)
+        }))
+    }));
+    assert!(pending.is_err());
+}

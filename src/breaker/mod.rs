@@ -119,6 +119,11 @@ const DEFAULT_NAME: Name = Name::from_static("circuit-breaker");
 /// ([`ErrorIsFailure`] unless the builder's [`classify`](CircuitBreakerBuilder::classify) says
 /// otherwise); it is cloned for every call, so keep it cheap to clone.
 ///
+/// # Panics
+///
+/// Never, for lack of a runtime: a breaker reads `tokio::time::Instant`, which works anywhere
+/// (and follows the paused clock in tests), and arms no timer.
+///
 /// # Cancel safety
 ///
 /// A call dropped before it finishes counts nowhere and gives back a half-open probe permit; see

@@ -96,6 +96,13 @@ const DEFAULT_NAME: Name = Name::from_static("bulkhead");
 ///
 /// A cheap `Clone` handle: every clone and every layer made from it share the same permits.
 ///
+/// # Panics
+///
+/// Building a bulkhead needs no runtime. A call that has to wait for a permit (`max_wait` above
+/// zero) arms a tokio timer, which panics outside a Tokio runtime or in one built without the
+/// time driver (`enable_time` or `enable_all`); calls admitted at once, or rejected at once, use
+/// no timer.
+///
 /// # Cancel safety
 ///
 /// Dropping a call's future at any point frees the waiting place or permit it holds at once; see

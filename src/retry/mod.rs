@@ -126,6 +126,13 @@ use crate::{
 ///
 /// Its operation is called once per attempt, so [`call`](Self::call) takes an `FnMut` closure.
 ///
+/// # Panics
+///
+/// Building a retry needs no runtime. The wait before a retry is a tokio timer, which panics
+/// outside a Tokio runtime or in one built without the time driver (`enable_time` or
+/// `enable_all`); a call that succeeds at the first attempt, or retries with a zero delay, uses
+/// no timer.
+///
 /// # Cancel safety
 ///
 /// Dropping the call's future drops the attempt in flight or the wait; no further attempt is

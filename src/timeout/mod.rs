@@ -67,6 +67,13 @@ const DEFAULT_NAME: Name = Name::from_static("timeout");
 /// A `Timeout` is a small value (a duration and a name); cloning it is cheap and clones share
 /// nothing because there is nothing to share.
 ///
+/// # Panics
+///
+/// Building a timeout needs no runtime (it may be built in a synchronous `main`, or in a
+/// `static`). A call that is still pending after its first poll arms a tokio timer, which panics
+/// outside a Tokio runtime or in one built without the time driver (`enable_time` or
+/// `enable_all`); a call ready on its first poll reads no clock.
+///
 /// # Cancel safety
 ///
 /// The call's future is dropped when the timeout elapses, so the operation must itself be safe to

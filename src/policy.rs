@@ -41,8 +41,8 @@
 //! A [`Queue`](crate::Queue) runs its calls on worker tasks, so what it runs must be `'static`.
 //! `queue.wrap(inner)` clones the policies in `inner` (cheap handles sharing their state) into
 //! each queued operation, so the stack can be used from [`call`](Policy::call) with borrowed
-//! handles. Write what goes inside the queue as one policy, `queue.wrap(a.wrap(b))`: in a chain
-//! `queue.wrap(a).wrap(b)` the outer `wrap` lends `b` by reference, which a worker cannot hold.
+//! handles, in any shape of chain (`queue.wrap(a).wrap(b)`, `queue.wrap(a.wrap(b))`,
+//! `fallback.wrap(queue).wrap(a)`).
 //!
 //! [`Wrap`] puts one policy around another and is itself a [`Policy`]: usable with
 //! [`call`](Policy::call) and, with the `tower` feature, as one tower layer.
@@ -521,7 +521,7 @@ impl<O, I> Wrap<O, I> {
 
 impl<'a, O, I, Op> Apply<Op> for &'a Wrap<O, I>
 where
-    O: Around<'a, I, Op> + 'a,
+    O: Around<'a, &'a I, Op> + 'a,
     I: 'a,
 {
     type Output = O::Output;
@@ -544,35 +544,81 @@ where
     }
 }
 
-/// How a policy goes around the policy inside it in a [`Wrap`].
+/// How a policy goes around what is inside it in a [`Wrap`]: `In` is that, lent for the call
+/// (`&'a I`, or a [`Chain`] of policies when wraps are chained, `a.wrap(b).wrap(c)`).
 ///
-/// Most policies borrow both for the call (`outer(inner(op))`, nothing cloned). A
+/// Most policies borrow what is inside them (`outer(inner(op))`, nothing cloned). A
 /// [`Queue`](crate::Queue) runs the call later, on a worker, so it takes a clone of the policies
-/// inside it (cheap handles) and the operation it runs owns them: `queue.wrap(breaker)` works with
-/// a breaker that does not outlive the call. You implement it only for a policy of your own,
-/// usually as `self.apply(inner.apply(op))`.
-pub trait Around<'a, I, Op> {
-    /// The operation with both policies around it.
+/// inside it (cheap handles sharing their state) and the operation it runs owns them:
+/// `queue.wrap(breaker).wrap(timeout)` works with handles that do not outlive the call. You
+/// implement it only for a policy of your own, as `self.apply(inner.apply(op))`.
+pub trait Around<'a, In, Op> {
+    /// The operation with this policy and what is inside it around `op`.
     type Output: Operation;
 
     /// Puts `self` around `inner` around `op`.
-    fn around(&'a self, inner: &'a I, op: Op) -> Self::Output;
+    fn around(&'a self, inner: In, op: Op) -> Self::Output;
+}
+
+/// Policies lent in a chain: `P` around `In`. Made by [`Wrap`] for the policy around it; you do
+/// not make one.
+#[derive(Debug)]
+pub struct Chain<'a, P, In>(&'a P, In);
+
+impl<'a, P, In, Op> Apply<Op> for Chain<'a, P, In>
+where
+    P: Around<'a, In, Op>,
+{
+    type Output = P::Output;
+
+    #[inline]
+    fn apply(self, op: Op) -> Self::Output {
+        self.0.around(self.1, op)
+    }
+}
+
+/// Policies lent for a call, made owned (by cloning the handles) for a call that outlives the
+/// loan: what a [`Queue`](crate::Queue) does with the policies inside it.
+pub trait ToOwnedPolicy {
+    /// The owned policies.
+    type Owned;
+
+    /// Clones the policies.
+    fn to_owned_policy(&self) -> Self::Owned;
+}
+
+impl<P: Clone> ToOwnedPolicy for &P {
+    type Owned = P;
+
+    fn to_owned_policy(&self) -> P {
+        (*self).clone()
+    }
+}
+
+impl<P: Clone, In: ToOwnedPolicy> ToOwnedPolicy for Chain<'_, P, In> {
+    type Owned = Wrap<P, In::Owned>;
+
+    fn to_owned_policy(&self) -> Self::Owned {
+        Wrap {
+            outer: self.0.clone(),
+            inner: self.1.to_owned_policy(),
+        }
+    }
 }
 
 /// The policies that borrow what is inside them.
 macro_rules! borrowing_around {
     ($([$($generics:tt)*] $policy:ty),* $(,)?) => {$(
-        impl<'a, $($generics)* Inner, Op> Around<'a, Inner, Op> for $policy
+        impl<'a, $($generics)* In, Op> Around<'a, In, Op> for $policy
         where
             Self: 'a,
-            Inner: 'a,
-            &'a Inner: Apply<Op>,
-            &'a $policy: Apply<<&'a Inner as Apply<Op>>::Output>,
+            In: Apply<Op>,
+            &'a $policy: Apply<In::Output>,
         {
-            type Output = <&'a $policy as Apply<<&'a Inner as Apply<Op>>::Output>>::Output;
+            type Output = <&'a $policy as Apply<In::Output>>::Output;
 
             #[inline]
-            fn around(&'a self, inner: &'a Inner, op: Op) -> Self::Output {
+            fn around(&'a self, inner: In, op: Op) -> Self::Output {
                 self.apply(inner.apply(op))
             }
         }
@@ -585,20 +631,34 @@ borrowing_around!(
     [C,] crate::CircuitBreaker<C>,
     [W, R, H,] crate::Retry<W, R, H>,
     [A, W,] crate::Fallback<A, W>,
-    [O2, I2,] Wrap<O2, I2>,
 );
 
-/// A queue owns what it runs: the policies inside it are cloned into the queued operation.
-impl<'a, Inner, Op> Around<'a, Inner, Op> for crate::Queue
+/// A chain: the outer policy goes around the inner one and what is inside the chain.
+impl<'a, O, I, In, Op> Around<'a, In, Op> for Wrap<O, I>
 where
-    Inner: Apply<Op> + Clone + 'a,
-    &'a crate::Queue: Apply<Inner::Output>,
+    Self: 'a,
+    O: Around<'a, Chain<'a, I, In>, Op>,
 {
-    type Output = <&'a crate::Queue as Apply<Inner::Output>>::Output;
+    type Output = O::Output;
 
     #[inline]
-    fn around(&'a self, inner: &'a Inner, op: Op) -> Self::Output {
-        self.apply(inner.clone().apply(op))
+    fn around(&'a self, inner: In, op: Op) -> Self::Output {
+        self.outer.around(Chain(&self.inner, inner), op)
+    }
+}
+
+/// A queue owns what it runs: the policies inside it are cloned into the queued operation.
+impl<'a, In, Op> Around<'a, In, Op> for crate::Queue
+where
+    In: ToOwnedPolicy,
+    In::Owned: Apply<Op>,
+    &'a crate::Queue: Apply<<In::Owned as Apply<Op>>::Output>,
+{
+    type Output = <&'a crate::Queue as Apply<<In::Owned as Apply<Op>>::Output>>::Output;
+
+    #[inline]
+    fn around(&'a self, inner: In, op: Op) -> Self::Output {
+        self.apply(inner.to_owned_policy().apply(op))
     }
 }
 

@@ -13,8 +13,8 @@ use std::{
 };
 
 use failguard::{
-    Bulkhead, CircuitBreaker, Error, Outcome, Policy, Queue, Retry, Timeout, breaker::State,
-    retry::Backoff,
+    Bulkhead, CircuitBreaker, Error, Fallback, Outcome, Policy, Queue, Retry, Timeout,
+    breaker::State, retry::Backoff,
 };
 use tokio::time::{Instant, advance, sleep};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
@@ -447,18 +447,23 @@ async fn a_retry_of_a_full_bulkhead_with_zero_delay_lets_other_tasks_run() {
 async fn a_queue_around_a_borrowed_stack_works_from_call() {
     async fn run(breaker: &CircuitBreaker, queue: &Queue) -> Result<u32, Error<io::Error>> {
         // Neither handle is 'static here: the queue clones what it needs into the work.
-        let policy = queue.clone().wrap(
-            breaker
-                .clone()
-                .wrap(Timeout::new(Duration::from_secs(1)).unwrap()),
-        );
-        let result = policy.call(|| async { Ok::<_, io::Error>(7) }).await;
-        result
+        let timeout = Timeout::new(Duration::from_secs(1)).unwrap();
+        // Every shape of chain.
+        let chained = queue.clone().wrap(breaker.clone()).wrap(timeout.clone());
+        let nested = queue.clone().wrap(breaker.clone().wrap(timeout.clone()));
+        let outer = Fallback::value(0)
+            .wrap(queue.clone())
+            .wrap(breaker.clone())
+            .wrap(timeout);
+        let a = chained.call(|| async { Ok::<_, io::Error>(7) }).await?;
+        let b = nested.call(|| async { Ok::<_, io::Error>(7) }).await?;
+        let c = outer.call(|| async { Ok::<_, io::Error>(7) }).await?;
+        Ok(a + b + c)
     }
     let breaker = CircuitBreaker::builder().build().unwrap();
     let queue = Queue::new(4).unwrap();
-    assert_eq!(run(&breaker, &queue).await.unwrap(), 7);
-    assert_eq!(breaker.snapshot().calls, 1);
+    assert_eq!(run(&breaker, &queue).await.unwrap(), 21);
+    assert_eq!(breaker.snapshot().calls, 3);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -112,6 +112,33 @@ async fn a_call_the_breaker_rejects_does_not_wait_in_the_bulkhead_inside_it_nor_
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_call_the_bulkhead_sheds_is_never_seen_by_the_breaker_inside_it() {
+    let bulkhead = Bulkhead::builder()
+        .max_concurrent(1)
+        .max_waiting(1)
+        .max_wait(10 * MS)
+        .build()
+        .unwrap();
+    let breaker = CircuitBreaker::builder().build().unwrap();
+    breaker.force_open();
+    let policy = bulkhead.clone().wrap(breaker.clone());
+    let hold = bulkhead.call(|| async {
+        sleep(Duration::from_secs(1)).await;
+        Ok::<_, io::Error>(())
+    });
+    let mut hold = tokio_test::task::spawn(hold);
+    assert!(hold.poll().is_pending());
+
+    let err = policy
+        .call(|| async { Ok::<_, io::Error>(()) })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BulkheadFull(_)), "{err:?}");
+    // The breaker never judged it: it was shed before it started.
+    assert_eq!(breaker.snapshot().rejected, 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_slow_call_clock_starts_when_the_call_runs_not_while_it_waits_outside() {
     let bulkhead = waiting_bulkhead();
     let breaker = CircuitBreaker::builder()

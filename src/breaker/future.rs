@@ -8,7 +8,10 @@ use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
 use super::core::{Admission, BreakerState, Permit};
-use crate::{Classify, Operation, OperationMut, PolicyError, Rejection};
+use crate::{
+    Classify, Operation, PolicyError, Rejection,
+    policy::{Applied, Outcome},
+};
 
 /// An operation with a breaker around it; made by applying a
 /// [`CircuitBreaker`](super::CircuitBreaker) (by [`Policy::call`](crate::Policy::call),
@@ -69,23 +72,33 @@ impl<H: Deref<Target = BreakerState>> Drop for PermitGuard<H> {
     }
 }
 
-impl<Op, H, C> Guarded<Op, H, C>
+impl<Op, H, C> Applied for Guarded<Op, H, C>
 where
     Op: Operation,
     H: Deref<Target = BreakerState> + Clone,
     C: Classify<Op::Ok, Op::Error>,
 {
+    type Inner = Op;
+    type Call = BreakerCall<Op::Call, H>;
+
     #[inline]
-    fn poll_with(
+    fn start(&self) -> Self::Call {
+        BreakerCall {
+            inner: self.op.start(),
+            stage: Stage::Start,
+        }
+    }
+
+    #[inline]
+    fn poll_with<P>(
         &mut self,
-        call: Pin<&mut BreakerCall<Op::Call, H>>,
+        call: Pin<&mut Self::Call>,
         cx: &mut Context<'_>,
-        poll_inner: impl FnOnce(
-            &mut Op,
-            Pin<&mut Op::Call>,
-            &mut Context<'_>,
-        ) -> Poll<Result<Op::Ok, Op::Error>>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        poll_inner: P,
+    ) -> Poll<Outcome<Op>>
+    where
+        P: FnOnce(&mut Op, Pin<&mut Op::Call>, &mut Context<'_>) -> Poll<Outcome<Op>>,
+    {
         let this = call.project();
         if let Stage::Start = this.stage {
             match self.state.admit() {
@@ -118,50 +131,6 @@ where
             Stage::Start | Stage::Done => panic!("a breaker call polled after completion"),
         }
         Poll::Ready(result)
-    }
-}
-
-impl<Op, H, C> Operation for Guarded<Op, H, C>
-where
-    Op: Operation,
-    H: Deref<Target = BreakerState> + Clone,
-    C: Classify<Op::Ok, Op::Error>,
-{
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Call = BreakerCall<Op::Call, H>;
-
-    #[inline]
-    fn start(&self) -> Self::Call {
-        BreakerCall {
-            inner: self.op.start(),
-            stage: Stage::Start,
-        }
-    }
-
-    #[inline]
-    fn poll_once(
-        &mut self,
-        call: Pin<&mut Self::Call>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
-        self.poll_with(call, cx, Op::poll_once)
-    }
-}
-
-impl<Op, H, C> OperationMut for Guarded<Op, H, C>
-where
-    Op: OperationMut,
-    H: Deref<Target = BreakerState> + Clone,
-    C: Classify<Op::Ok, Op::Error>,
-{
-    #[inline]
-    fn poll_mut(
-        &mut self,
-        call: Pin<&mut Self::Call>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
-        self.poll_with(call, cx, Op::poll_mut)
     }
 }
 

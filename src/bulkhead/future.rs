@@ -10,7 +10,11 @@ use tokio::time::Sleep;
 
 use super::core::{Admission, BulkheadState, Waiter};
 use crate::{
-    Operation, OperationMut, PolicyError, Rejection, error::BulkheadFullReason, events, sync::Arc,
+    Operation, PolicyError, Rejection,
+    error::BulkheadFullReason,
+    events,
+    policy::{Applied, Outcome},
+    sync::Arc,
 };
 
 /// An operation with a bulkhead around it; made by applying a [`Bulkhead`](super::Bulkhead) (by
@@ -89,22 +93,33 @@ impl<H: Deref<Target = BulkheadState>> Drop for PermitGuard<H> {
     }
 }
 
-impl<Op, H> Bulkheaded<Op, H>
+impl<Op, H> Applied for Bulkheaded<Op, H>
 where
     Op: Operation,
     H: Deref<Target = BulkheadState> + Clone,
 {
+    type Inner = Op;
+    type Call = BulkheadCall<Op::Call, H>;
+
     #[inline]
-    fn poll_with(
+    fn start(&self) -> Self::Call {
+        BulkheadCall {
+            inner: self.op.start(),
+            timer: Timer::Unarmed,
+            phase: Phase::Start,
+        }
+    }
+
+    #[inline]
+    fn poll_with<P>(
         &mut self,
-        call: Pin<&mut BulkheadCall<Op::Call, H>>,
+        call: Pin<&mut Self::Call>,
         cx: &mut Context<'_>,
-        poll_inner: impl FnOnce(
-            &mut Op,
-            Pin<&mut Op::Call>,
-            &mut Context<'_>,
-        ) -> Poll<Result<Op::Ok, Op::Error>>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        poll_inner: P,
+    ) -> Poll<Outcome<Op>>
+    where
+        P: FnOnce(&mut Op, Pin<&mut Op::Call>, &mut Context<'_>) -> Poll<Outcome<Op>>,
+    {
         let mut this = call.project();
         loop {
             match this.phase {
@@ -169,49 +184,6 @@ where
 fn reject<E: PolicyError>(state: &BulkheadState, reason: BulkheadFullReason) -> E {
     events::bulkhead_rejected(&state.name, reason, state.max_concurrent);
     E::from_rejection(Rejection::BulkheadFull(state.full(reason)))
-}
-
-impl<Op, H> Operation for Bulkheaded<Op, H>
-where
-    Op: Operation,
-    H: Deref<Target = BulkheadState> + Clone,
-{
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Call = BulkheadCall<Op::Call, H>;
-
-    #[inline]
-    fn start(&self) -> Self::Call {
-        BulkheadCall {
-            inner: self.op.start(),
-            timer: Timer::Unarmed,
-            phase: Phase::Start,
-        }
-    }
-
-    #[inline]
-    fn poll_once(
-        &mut self,
-        call: Pin<&mut Self::Call>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
-        self.poll_with(call, cx, Op::poll_once)
-    }
-}
-
-impl<Op, H> OperationMut for Bulkheaded<Op, H>
-where
-    Op: OperationMut,
-    H: Deref<Target = BulkheadState> + Clone,
-{
-    #[inline]
-    fn poll_mut(
-        &mut self,
-        call: Pin<&mut Self::Call>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
-        self.poll_with(call, cx, Op::poll_mut)
-    }
 }
 
 impl<Inner, H> std::fmt::Debug for BulkheadCall<Inner, H>

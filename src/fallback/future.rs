@@ -7,7 +7,10 @@ use std::{
 use pin_project_lite::pin_project;
 
 use super::Handler;
-use crate::{Operation, OperationMut, events};
+use crate::{
+    Operation, events,
+    policy::{Applied, Outcome},
+};
 
 /// An operation with a fallback around it; made by applying a [`Fallback`](super::Fallback) (by
 /// [`Policy::call`](crate::Policy::call), [`Policy::wrap`](crate::Policy::wrap) or the tower
@@ -43,22 +46,33 @@ pin_project! {
     }
 }
 
-impl<Op, H> WithFallback<Op, H>
+impl<Op, H> Applied for WithFallback<Op, H>
 where
     Op: Operation,
     H: Handler<Op::Ok, Op::Error> + Clone,
 {
+    type Inner = Op;
+    type Call = FallbackCall<Op::Call, H::Future>;
+
     #[inline]
-    fn poll_with(
+    fn start(&self) -> Self::Call {
+        FallbackCall {
+            state: State::Primary {
+                inner: self.op.start(),
+            },
+        }
+    }
+
+    #[inline]
+    fn poll_with<P>(
         &mut self,
-        call: Pin<&mut FallbackCall<Op::Call, H::Future>>,
+        call: Pin<&mut Self::Call>,
         cx: &mut Context<'_>,
-        poll_inner: impl FnOnce(
-            &mut Op,
-            Pin<&mut Op::Call>,
-            &mut Context<'_>,
-        ) -> Poll<Result<Op::Ok, Op::Error>>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        poll_inner: P,
+    ) -> Poll<Outcome<Op>>
+    where
+        P: FnOnce(&mut Op, Pin<&mut Op::Call>, &mut Context<'_>) -> Poll<Outcome<Op>>,
+    {
         let mut state = call.project().state;
         if let StateProj::Primary { inner } = state.as_mut().project() {
             let error = match ready!(poll_inner(&mut self.op, inner, cx)) {
@@ -76,49 +90,6 @@ where
             StateProj::Fallback { future } => future.poll(cx),
             StateProj::Primary { .. } => unreachable!("the fallback was started above"),
         }
-    }
-}
-
-impl<Op, H> Operation for WithFallback<Op, H>
-where
-    Op: Operation,
-    H: Handler<Op::Ok, Op::Error> + Clone,
-{
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Call = FallbackCall<Op::Call, H::Future>;
-
-    #[inline]
-    fn start(&self) -> Self::Call {
-        FallbackCall {
-            state: State::Primary {
-                inner: self.op.start(),
-            },
-        }
-    }
-
-    #[inline]
-    fn poll_once(
-        &mut self,
-        call: Pin<&mut Self::Call>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
-        self.poll_with(call, cx, Op::poll_once)
-    }
-}
-
-impl<Op, H> OperationMut for WithFallback<Op, H>
-where
-    Op: OperationMut,
-    H: Handler<Op::Ok, Op::Error> + Clone,
-{
-    #[inline]
-    fn poll_mut(
-        &mut self,
-        call: Pin<&mut Self::Call>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
-        self.poll_with(call, cx, Op::poll_mut)
     }
 }
 

@@ -80,7 +80,9 @@ mod operation;
 pub use around::{Around, Chain, ToOwnedPolicy};
 #[cfg(feature = "tower")]
 pub use operation::ServiceOp;
-pub use operation::{CallFuture, Deferred, FutureOp, Lifted, Operation, OperationFn, OperationMut};
+pub use operation::{
+    Applied, CallFuture, Deferred, FutureOp, Lifted, Operation, OperationFn, OperationMut, Outcome,
+};
 
 /// Puts a policy around an operation, giving a new operation.
 ///

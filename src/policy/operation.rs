@@ -54,6 +54,73 @@ pub trait OperationMut: Operation {
     ) -> Poll<Result<Self::Ok, Self::Error>>;
 }
 
+/// A policy applied to an inner operation: the one piece each policy writes, from which
+/// [`Operation`] and (when the inner operation can call again) [`OperationMut`] follow.
+///
+/// `poll_with` is the policy's logic, written once; it reaches the call inside through
+/// `poll_inner`, which is the inner operation's `poll_once` or `poll_mut`.
+pub trait Applied {
+    /// The operation inside the policy.
+    type Inner: Operation;
+    /// The state of one call under the policy.
+    type Call;
+
+    /// A new call, not yet started.
+    fn start(&self) -> Self::Call;
+
+    /// Drives `call`, making the inner call through `poll_inner` once the policy admits it.
+    fn poll_with<P>(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+        poll_inner: P,
+    ) -> Poll<Outcome<Self::Inner>>
+    where
+        P: FnOnce(
+            &mut Self::Inner,
+            Pin<&mut <Self::Inner as Operation>::Call>,
+            &mut Context<'_>,
+        ) -> Poll<Outcome<Self::Inner>>;
+}
+
+/// The outcome of one call of `Op`.
+pub type Outcome<Op> = Result<<Op as Operation>::Ok, <Op as Operation>::Error>;
+
+impl<A: Applied> Operation for A {
+    type Ok = <A::Inner as Operation>::Ok;
+    type Error = <A::Inner as Operation>::Error;
+    type Call = A::Call;
+
+    #[inline]
+    fn start(&self) -> Self::Call {
+        Applied::start(self)
+    }
+
+    #[inline]
+    fn poll_once(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Outcome<A::Inner>> {
+        self.poll_with(call, cx, <A::Inner as Operation>::poll_once)
+    }
+}
+
+impl<A> OperationMut for A
+where
+    A: Applied,
+    A::Inner: OperationMut,
+{
+    #[inline]
+    fn poll_mut(
+        &mut self,
+        call: Pin<&mut Self::Call>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Outcome<A::Inner>> {
+        self.poll_with(call, cx, <A::Inner as OperationMut>::poll_mut)
+    }
+}
+
 /// The user's closure as the innermost [`Operation`]: its `Result<T, E>` becomes
 /// `Result<T, Error<E>>`.
 ///

@@ -9,7 +9,12 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use super::Timeout;
-use crate::{Operation, OperationMut, PolicyError, Rejection, error::Elapsed, events};
+use crate::{
+    Operation, PolicyError, Rejection,
+    error::Elapsed,
+    events,
+    policy::{Applied, Outcome},
+};
 
 /// An operation with a timeout around it; made by applying a [`Timeout`] (by
 /// [`Policy::call`](crate::Policy::call), [`Policy::wrap`](crate::Policy::wrap) or the tower
@@ -50,22 +55,32 @@ pin_project! {
     }
 }
 
-impl<Op, H> Timed<Op, H>
+impl<Op, H> Applied for Timed<Op, H>
 where
     Op: Operation,
     H: Borrow<Timeout>,
 {
+    type Inner = Op;
+    type Call = TimeoutCall<Op::Call>;
+
     #[inline]
-    fn poll_with(
+    fn start(&self) -> Self::Call {
+        TimeoutCall {
+            inner: self.op.start(),
+            timer: Timer::Unarmed,
+        }
+    }
+
+    #[inline]
+    fn poll_with<P>(
         &mut self,
-        call: Pin<&mut TimeoutCall<Op::Call>>,
+        call: Pin<&mut Self::Call>,
         cx: &mut Context<'_>,
-        poll_inner: impl FnOnce(
-            &mut Op,
-            Pin<&mut Op::Call>,
-            &mut Context<'_>,
-        ) -> Poll<Result<Op::Ok, Op::Error>>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
+        poll_inner: P,
+    ) -> Poll<Outcome<Op>>
+    where
+        P: FnOnce(&mut Op, Pin<&mut Op::Call>, &mut Context<'_>) -> Poll<Outcome<Op>>,
+    {
         let mut this = call.project();
         if let Poll::Ready(result) = poll_inner(&mut self.op, this.inner, cx) {
             return Poll::Ready(result);
@@ -89,46 +104,4 @@ fn elapsed<E: PolicyError>(timeout: &Timeout) -> E {
     events::timeout_elapsed(&timeout.name, timeout.duration);
     let elapsed = Elapsed::new(timeout.duration, timeout.name.clone());
     E::from_rejection(Rejection::Timeout(elapsed))
-}
-
-impl<Op, H> Operation for Timed<Op, H>
-where
-    Op: Operation,
-    H: Borrow<Timeout>,
-{
-    type Ok = Op::Ok;
-    type Error = Op::Error;
-    type Call = TimeoutCall<Op::Call>;
-
-    #[inline]
-    fn start(&self) -> Self::Call {
-        TimeoutCall {
-            inner: self.op.start(),
-            timer: Timer::Unarmed,
-        }
-    }
-
-    #[inline]
-    fn poll_once(
-        &mut self,
-        call: Pin<&mut Self::Call>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
-        self.poll_with(call, cx, Op::poll_once)
-    }
-}
-
-impl<Op, H> OperationMut for Timed<Op, H>
-where
-    Op: OperationMut,
-    H: Borrow<Timeout>,
-{
-    #[inline]
-    fn poll_mut(
-        &mut self,
-        call: Pin<&mut Self::Call>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Op::Ok, Op::Error>> {
-        self.poll_with(call, cx, Op::poll_mut)
-    }
 }

@@ -4,6 +4,7 @@
 
 use std::{
     convert::Infallible,
+    future::Future,
     io,
     sync::{
         Arc,
@@ -301,6 +302,16 @@ where
     advance(Duration::from_secs(1)).await;
 }
 
+/// Runs `call` on its own task and checks that it panicked.
+async fn assert_panics<F>(call: F)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let joined = tokio::spawn(call).await;
+    assert!(matches!(joined, Err(e) if e.is_panic()), "the call panics");
+}
+
 /// After the panicking probe, the next probe is admitted and closes the breaker.
 async fn assert_verdict_reached<C>(breaker: &CircuitBreaker<C>)
 where
@@ -316,12 +327,11 @@ async fn a_panicking_closure_gives_the_probe_permit_back() {
     let breaker = probing_breaker();
     open_then_half_open(&breaker).await;
     let b = breaker.clone();
-    let panicked = tokio::spawn(async move {
+    assert_panics(async move {
         b.call(|| -> std::future::Ready<Result<u32, io::Error>> { panic!("closure") })
             .await
     })
     .await;
-    assert!(panicked.unwrap_err().is_panic());
     assert_verdict_reached(&breaker).await;
 }
 
@@ -330,7 +340,7 @@ async fn a_panicking_future_gives_the_probe_permit_back() {
     let breaker = probing_breaker();
     open_then_half_open(&breaker).await;
     let b = breaker.clone();
-    let panicked = tokio::spawn(async move {
+    assert_panics(async move {
         b.call(|| async {
             sleep(MS).await;
             panic!("future")
@@ -338,7 +348,6 @@ async fn a_panicking_future_gives_the_probe_permit_back() {
         .await
     })
     .await;
-    assert!(panicked.unwrap_err().is_panic());
     assert_verdict_reached(&breaker).await;
 }
 
@@ -347,8 +356,7 @@ async fn a_panicking_classifier_gives_the_probe_permit_back() {
     let breaker = probing_breaker();
     open_then_half_open(&breaker).await;
     let b = breaker.clone();
-    let panicked = tokio::spawn(async move { b.call(|| async { Ok(13) }).await }).await;
-    assert!(panicked.unwrap_err().is_panic());
+    assert_panics(async move { b.call(|| async { Ok(13) }).await }).await;
     assert_verdict_reached(&breaker).await;
 }
 
@@ -357,13 +365,12 @@ async fn a_panic_under_a_retry_gives_the_probe_permit_back() {
     let breaker = probing_breaker();
     open_then_half_open(&breaker).await;
     let policy = Retry::new(3).unwrap().wrap(breaker.clone());
-    let panicked = tokio::spawn(async move {
+    assert_panics(async move {
         policy
             .call(|| -> std::future::Ready<Result<u32, io::Error>> { panic!("closure") })
             .await
     })
     .await;
-    assert!(panicked.unwrap_err().is_panic());
     assert_verdict_reached(&breaker).await;
 }
 
@@ -386,8 +393,7 @@ async fn tower_a_panicking_inner_call_or_classifier_gives_the_probe_permit_back(
                     Ok::<u32, io::Error>(13)
                 }
             }));
-        let panicked = tokio::spawn(svc.oneshot(())).await;
-        assert!(panicked.unwrap_err().is_panic(), "{panic_in}");
+        assert_panics(svc.oneshot(())).await;
         assert_verdict_reached(&breaker).await;
     }
 }
@@ -396,12 +402,11 @@ async fn tower_a_panicking_inner_call_or_classifier_gives_the_probe_permit_back(
 async fn a_panic_gives_the_bulkhead_permit_back() {
     let bulkhead = Bulkhead::new(1).unwrap();
     let b = bulkhead.clone();
-    let panicked = tokio::spawn(async move {
+    assert_panics(async move {
         b.call(|| -> std::future::Ready<Result<(), io::Error>> { panic!("closure") })
             .await
     })
     .await;
-    assert!(panicked.unwrap_err().is_panic());
     assert_eq!(bulkhead.snapshot().in_flight, 0);
     bulkhead
         .call(|| async { Ok::<_, io::Error>(()) })

@@ -177,3 +177,110 @@ fn every_invalid_value_is_a_config_error_naming_its_field() {
             .is_ok()
     );
 }
+
+/// Issue 10: slices were tagged with the low 24 bits of their number, so after 2^24 slices (19
+/// days at a 1 s ttl) a slice untouched since then counted again: stale requests reappeared as
+/// retries, stale retries as spent reserve. No distance may alias, however long the budget idles.
+#[tokio::test(start_paused = true)]
+async fn stale_slices_never_count_again_however_long_the_budget_idles() {
+    const SLICE: Duration = Duration::from_millis(100); // a 1 s ttl in ten slices
+    const TAG: u64 = 1 << 24; // the old tag's period
+    for idle in [
+        TAG,
+        TAG + 1,
+        TAG + 5,
+        TAG + 9,
+        TAG + 10,
+        2 * TAG,
+        2 * TAG + 3,
+        5 * TAG + 7,
+        1 << 32,
+        (1 << 33) + 9,
+    ] {
+        let advance_slices = |slices: u64| advance(SLICE * u32::try_from(slices).unwrap());
+        // Requests: 5 at 100 % are 5 retries now, none once they are stale.
+        let b = budget(1, 0, 100.0);
+        for _ in 0..5 {
+            b.deposit();
+        }
+        assert_eq!(b.available(), 5);
+        // In steps that fit a u32 multiplier of the slice.
+        let mut left = idle;
+        while left > 0 {
+            let step = left.min(u64::from(u32::MAX));
+            advance_slices(step).await;
+            left -= step;
+        }
+        assert_eq!(
+            b.available(),
+            0,
+            "stale requests counted after {idle} slices"
+        );
+        assert!(
+            !b.try_withdraw(),
+            "a stale request paid for a retry after {idle} slices"
+        );
+        // Retries: a spent reserve is whole again once the spending is stale.
+        let b = budget(1, 5, 0.0);
+        assert_eq!(drain(&b), 5);
+        let mut left = idle;
+        while left > 0 {
+            let step = left.min(u64::from(u32::MAX));
+            advance_slices(step).await;
+            left -= step;
+        }
+        assert_eq!(
+            b.available(),
+            5,
+            "stale retries counted after {idle} slices"
+        );
+    }
+}
+
+/// The fresh slices of a new budget are empty whatever the clock says: a budget first used
+/// after a long idle counts its requests (the old tags marked fresh slices with a tag half a
+/// period away, which made them look newer than the clock after 2^23 slices, dropping deposits).
+#[tokio::test(start_paused = true)]
+async fn a_budget_first_used_after_a_long_idle_counts_its_requests() {
+    const SLICE: Duration = Duration::from_millis(100);
+    for idle in [
+        (1u32 << 23) - 9,
+        (1 << 23) - 5,
+        (1 << 23) - 1,
+        1 << 23,
+        1 << 24,
+    ] {
+        let b = budget(1, 0, 100.0);
+        advance(SLICE * idle).await;
+        for _ in 0..3 {
+            b.deposit();
+        }
+        assert_eq!(b.available(), 3, "after {idle} idle slices");
+    }
+}
+
+/// Retries are counted in the slice they were made in, even once later slices have spent: each
+/// leaves the window exactly `ttl` after it was made.
+#[tokio::test(start_paused = true)]
+async fn retries_spent_slice_after_slice_each_expire_on_time() {
+    const SLICE: Duration = Duration::from_millis(100);
+    let b = budget(1, 0, 100.0);
+    for _ in 0..3 {
+        b.deposit();
+    }
+    for _ in 0..3 {
+        assert!(b.try_withdraw());
+        advance(SLICE).await;
+    }
+    assert!(!b.try_withdraw());
+    // At 1 s the requests and the first retry leave; the retries of 100 and 200 ms stay.
+    advance(SLICE * 7).await;
+    for _ in 0..5 {
+        b.deposit();
+    }
+    assert_eq!(b.available(), 3);
+    advance(SLICE).await;
+    assert_eq!(b.available(), 4);
+    advance(SLICE).await;
+    assert_eq!(b.available(), 5);
+}

@@ -24,13 +24,22 @@
 //! worth `percent * 10,000` millionths of a retry), so a fractional percentage such as 12.5 % or
 //! 0.1 % allows exactly that share of retries, rounded down: the budget never over-allocates.
 //!
+//! Each slice's counts carry the slice's full number (not a few low bits of it), so a slice left
+//! untouched for any length of time never counts again. Every retry commits with one
+//! compare-and-swap on the same word, so two retries racing for the last one never both get it,
+//! even when their clocks fall on either side of a slice boundary.
+//!
 //! # Costs
 //!
 //! Lock-free: a request is one clock read and one compare-and-swap on the current slice; a retry
-//! reads the ten slices and takes one compare-and-swap. Nothing allocates. Time is
-//! `tokio::time::Instant`, so tests drive the window with tokio's paused clock.
+//! reads the ten slices and takes one compare-and-swap (plus one, the first time a slice spends).
+//! Nothing allocates. Time is `tokio::time::Instant`, so tests drive the window with tokio's
+//! paused clock.
 
-use std::time::Duration;
+use std::{
+    cmp::Ordering::{Equal, Greater, Less},
+    time::Duration,
+};
 
 use tokio::time::Instant;
 
@@ -44,12 +53,13 @@ const SLICES: usize = 10;
 /// A retry's cost in budget units; a request is worth `percent * PER_PERCENT` units.
 const WITHDRAW: u128 = 1_000_000;
 const PER_PERCENT: f64 = 10_000.0;
-// A slice is packed in one word, so that a slice's reset and its counts change together:
-// [epoch tag: 24 bits | requests: 20 bits | retries: 20 bits].
-const COUNT_BITS: u32 = 20;
+// A count is packed with the full number of its slice (its epoch) in one word, so that a slice's
+// reset and its count change together and no idle time can make an old slice look current:
+// [epoch: 40 bits | count: 24 bits].
+const COUNT_BITS: u32 = 24;
 const COUNT_MAX: u64 = (1 << COUNT_BITS) - 1;
-const TAG_BITS: u32 = 24;
-const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
+/// The clock stops here rather than wrap: 2^40 slices are 3,484 years at the shortest slice.
+const EPOCH_MAX: u64 = (1 << (64 - COUNT_BITS)) - 1;
 
 /// The shortest `ttl` accepted.
 pub const MIN_TTL: Duration = Duration::from_secs(1);
@@ -92,7 +102,14 @@ pub struct RetryBudget {
 
 #[derive(Debug)]
 struct BudgetState {
-    slices: [AtomicU64; SLICES],
+    /// Requests per slice, at index `epoch % SLICES`.
+    requests: [AtomicU64; SLICES],
+    /// Retries per slice, at index `epoch % SLICES`, for slices older than `spending`'s.
+    retries: [AtomicU64; SLICES],
+    /// The retries of the newest slice that has spent any. Every withdrawal commits here, so
+    /// withdrawals are totally ordered (each sees all before it) whichever slices their clocks
+    /// fall in; a slice's retries move to `retries` when a newer slice first spends.
+    spending: AtomicU64,
     origin: Instant,
     slice_nanos: u64,
     deposit: u128,
@@ -143,74 +160,52 @@ impl RetryBudget {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     pub fn available(&self) -> u64 {
-        let balance = self.state.balance(Instant::now(), None);
+        let balance = self.state.balance_now(Instant::now());
         u64::try_from(balance.max(0) as u128 / WITHDRAW).unwrap_or(u64::MAX)
     }
 }
 
-fn pack(tag: u64, requests: u64, retries: u64) -> u64 {
-    (tag << (2 * COUNT_BITS)) | (requests << COUNT_BITS) | retries
+fn pack(epoch: u64, count: u64) -> u64 {
+    (epoch << COUNT_BITS) | count
 }
 
-fn tag_of(word: u64) -> u64 {
-    word >> (2 * COUNT_BITS)
+fn epoch_of(word: u64) -> u64 {
+    word >> COUNT_BITS
 }
 
-fn requests_of(word: u64) -> u64 {
-    (word >> COUNT_BITS) & COUNT_MAX
-}
-
-fn retries_of(word: u64) -> u64 {
+fn count_of(word: u64) -> u64 {
     word & COUNT_MAX
 }
 
-/// Where a slice's word stands against the slice tagged `tag`.
-enum Slice {
-    /// It is that slice.
-    Current,
-    /// It is a few slices newer: another thread read the clock after us.
-    Newer,
-    /// It is an older slice: its counts have expired and it may be reset.
-    Expired,
-}
-
-/// How many slices `word` is older than the slice tagged `tag` (modulo the tag's width).
-fn age(word: u64, tag: u64) -> u64 {
-    tag.wrapping_sub(tag_of(word)) & TAG_MASK
-}
-
-fn classify(word: u64, tag: u64) -> Slice {
-    match age(word, tag) {
-        0 => Slice::Current,
-        a if a > TAG_MASK - SLICES as u64 => Slice::Newer,
-        _ => Slice::Expired,
+/// The count of `word` if its slice is one of the `SLICES` ending with slice `epoch`.
+fn in_window(word: u64, epoch: u64) -> u128 {
+    match epoch.checked_sub(epoch_of(word)) {
+        Some(age) if age < SLICES as u64 => u128::from(count_of(word)),
+        // Expired, or newer than `epoch` (another thread read the clock after us).
+        _ => 0,
     }
 }
 
 impl BudgetState {
     fn epoch(&self, now: Instant) -> u64 {
         let since = now.saturating_duration_since(self.origin).as_nanos();
-        u64::try_from(since / u128::from(self.slice_nanos)).unwrap_or(u64::MAX)
-    }
-
-    fn slot(&self, epoch: u64) -> (&AtomicU64, u64) {
-        (
-            &self.slices[(epoch % SLICES as u64) as usize],
-            epoch & TAG_MASK,
-        )
+        u64::try_from(since / u128::from(self.slice_nanos)).map_or(EPOCH_MAX, |e| e.min(EPOCH_MAX))
     }
 
     fn deposit(&self, now: Instant) {
-        let (slot, tag) = self.slot(self.epoch(now));
+        let epoch = self.epoch(now);
+        let slot = &self.requests[(epoch % SLICES as u64) as usize];
         let mut word = slot.load(Ordering::Relaxed);
         loop {
-            let new = match classify(word, tag) {
-                Slice::Current if requests_of(word) == COUNT_MAX => return, // saturated
-                Slice::Current => word + (1 << COUNT_BITS),
+            let new = match epoch_of(word).cmp(&epoch) {
+                Equal if count_of(word) == COUNT_MAX => return, // saturated
+                Equal => word + 1,
                 // Newer than our reading of the clock (we were preempted): drop the request,
                 // which errs on the side of fewer retries.
-                Slice::Newer => return,
-                Slice::Expired => pack(tag, 1, 0),
+                Greater => return,
+                // A slot only holds epochs congruent to its index, so an older one is at least
+                // `SLICES` old: expired.
+                Less => pack(epoch, 1),
             };
             match slot.compare_exchange_weak(word, new, Ordering::AcqRel, Ordering::Relaxed) {
                 Ok(_) => return,
@@ -220,48 +215,74 @@ impl BudgetState {
     }
 
     fn try_withdraw(&self, now: Instant) -> bool {
-        let epoch = self.epoch(now);
-        let (slot, tag) = self.slot(epoch);
-        let mut word = slot.load(Ordering::Acquire);
+        let clock = self.epoch(now);
+        let mut spending = self.spending.load(Ordering::Acquire);
         loop {
-            let current = match classify(word, tag) {
-                Slice::Current | Slice::Newer => word, // a newer slice: count the retry there
-                Slice::Expired => pack(tag, 0, 0),
+            // A clock read before the last withdrawal's is judged at that withdrawal's slice, so
+            // each withdrawal is judged no earlier than every one committed before it.
+            let epoch = clock.max(epoch_of(spending));
+            let new = if epoch_of(spending) == epoch {
+                // Saturated retries would stop counting, so refuse rather than over-allocate.
+                if count_of(spending) == COUNT_MAX {
+                    return false;
+                }
+                spending + 1
+            } else {
+                // The first retry of a newer slice: the older slice's retries must be in the
+                // ring before `spending` lets go of them.
+                self.settle(spending);
+                pack(epoch, 1)
             };
-            if self.balance(now, Some(current)) < WITHDRAW as i128 {
+            if self.balance(epoch, spending) < WITHDRAW as i128 {
                 return false;
             }
-            // Saturated retries would stop counting, so refuse rather than over-allocate.
-            if retries_of(current) == COUNT_MAX {
-                return false;
-            }
-            // The check and the withdrawal are one compare-and-swap on the current slice, so
-            // racing withdrawals cannot both spend the last retry.
-            match slot.compare_exchange_weak(word, current + 1, Ordering::AcqRel, Ordering::Acquire)
+            // The check and the withdrawal are one compare-and-swap on the word every withdrawal
+            // commits to, so racing withdrawals cannot both spend the last retry.
+            match self
+                .spending
+                .compare_exchange(spending, new, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => return true,
+                Err(actual) => spending = actual,
+            }
+        }
+    }
+
+    /// Copies `spending`'s retries into the ring. Racing copies of one slice agree: its count
+    /// only grows while it is the newest, so the largest copy wins.
+    fn settle(&self, spending: u64) {
+        let epoch = epoch_of(spending);
+        let slot = &self.retries[(epoch % SLICES as u64) as usize];
+        let mut word = slot.load(Ordering::Acquire);
+        // A newer slice there means `spending` moved on long ago: our snapshot is stale and its
+        // compare-and-swap will fail.
+        while epoch_of(word) < epoch || (epoch_of(word) == epoch && word < spending) {
+            match slot.compare_exchange(word, spending, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
                 Err(actual) => word = actual,
             }
         }
     }
 
-    /// The balance in units at `now`; `current` overrides the current slice's word.
-    fn balance(&self, now: Instant, current: Option<u64>) -> i128 {
-        let epoch = self.epoch(now);
-        let (current_slot, tag) = self.slot(epoch);
-        let (mut requests, mut retries) = (0u128, 0u128);
-        for slot in &self.slices {
-            let word = match current {
-                Some(word) if std::ptr::eq(slot, current_slot) => word,
-                _ => slot.load(Ordering::Acquire),
-            };
-            if age(word, tag) < SLICES as u64 {
-                requests += u128::from(requests_of(word));
-                retries += u128::from(retries_of(word));
+    /// The balance in units over the window ending with slice `epoch`, reading the newest
+    /// slice's retries from `spending` (a settled copy of that slice may lag behind it).
+    fn balance(&self, epoch: u64, spending: u64) -> i128 {
+        let (mut requests, mut retries) = (0u128, in_window(spending, epoch));
+        for (requests_slot, retries_slot) in self.requests.iter().zip(&self.retries) {
+            requests += in_window(requests_slot.load(Ordering::Acquire), epoch);
+            let word = retries_slot.load(Ordering::Acquire);
+            if epoch_of(word) != epoch_of(spending) {
+                retries += in_window(word, epoch);
             }
         }
         let credit = requests * self.deposit + self.reserve;
         credit as i128 - (retries * WITHDRAW) as i128
+    }
+
+    /// The balance now, as a withdrawal would judge it.
+    fn balance_now(&self, now: Instant) -> i128 {
+        let spending = self.spending.load(Ordering::Acquire);
+        self.balance(self.epoch(now).max(epoch_of(spending)), spending)
     }
 }
 
@@ -355,7 +376,9 @@ impl RetryBudgetBuilder {
         }
         let ttl_millis = self.ttl.as_millis();
         let state = BudgetState {
-            slices: std::array::from_fn(|_| AtomicU64::new(pack(1 << (TAG_BITS - 1), 0, 0))),
+            requests: std::array::from_fn(|_| AtomicU64::new(pack(0, 0))),
+            retries: std::array::from_fn(|_| AtomicU64::new(pack(0, 0))),
+            spending: AtomicU64::new(pack(0, 0)),
             origin: Instant::now(),
             slice_nanos: (self.ttl.as_nanos() / SLICES as u128) as u64,
             // Rounded down: a fraction finer than the unit never over-allocates.
@@ -412,6 +435,61 @@ mod loom_tests {
             let granted = u64::from(b.try_withdraw());
             depositor.join().unwrap();
             assert_eq!(granted + b.available(), 1);
+        });
+    }
+    /// Two retries race for the last one, each on its side of a slice boundary (their clocks
+    /// were read a moment apart): they commit to different slices, yet exactly one may get it.
+    #[test]
+    fn loom_withdrawals_across_a_slice_boundary_never_spend_the_last_retry_twice() {
+        loom::model(|| {
+            let b = RetryBudget::builder()
+                .ttl(MIN_TTL)
+                .min_per_sec(0)
+                .percent(100.0)
+                .build()
+                .unwrap();
+            let origin = b.state.origin;
+            let next_slice = origin + MIN_TTL / SLICES as u32;
+            b.state.deposit(origin);
+            let other = {
+                let b = b.clone();
+                thread::spawn(move || b.state.try_withdraw(next_slice))
+            };
+            let mine = b.state.try_withdraw(origin);
+            let theirs = other.join().unwrap();
+            assert!(mine ^ theirs, "granted {mine} and {theirs}");
+            assert_eq!(b.state.balance_now(next_slice), 0);
+        });
+    }
+    /// Three retries race for the last two, one in a slice and two in the next: the first
+    /// retries of the newer slice move the older slice's out of the way while it still spends,
+    /// and exactly two are granted whatever the order.
+    #[test]
+    fn loom_a_slice_moving_on_while_the_last_one_spends_loses_no_retry() {
+        loom::model(|| {
+            let b = RetryBudget::builder()
+                .ttl(MIN_TTL)
+                .min_per_sec(0)
+                .percent(100.0)
+                .build()
+                .unwrap();
+            let origin = b.state.origin;
+            let next_slice = origin + MIN_TTL / SLICES as u32;
+            b.state.deposit(origin);
+            b.state.deposit(origin);
+            let threads: Vec<_> = [origin, next_slice]
+                .into_iter()
+                .map(|at| {
+                    let b = b.clone();
+                    thread::spawn(move || b.state.try_withdraw(at))
+                })
+                .collect();
+            let mut granted = u64::from(b.state.try_withdraw(next_slice));
+            for t in threads {
+                granted += u64::from(t.join().unwrap());
+            }
+            assert_eq!(granted, 2);
+            assert_eq!(b.state.balance_now(next_slice), 0);
         });
     }
 }

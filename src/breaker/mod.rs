@@ -39,14 +39,17 @@
 //! successes (a healthy service) is one more load and nothing else: the ring reads the same
 //! whichever slot a success would replace, so such a call writes nothing shared and scales across
 //! cores. Any other call into a count window takes its place from one shared sequence (one
-//! `fetch_add`), swaps its slot if the outcome there differs, and updates the packed totals only
-//! if they change. No lock, no allocation, and no clock read unless slow calls are tracked.
+//! `fetch_add`) and, if the outcome there differs, adds its own to the packed totals, swaps it in
+//! and takes the replaced one off (in that order, so that no figure ever dips below zero). No
+//! lock, no allocation, and no clock read unless slow calls are tracked.
 //!
-//! The time window reads the clock and adds to counters striped per thread (each stripe on cache
-//! lines of its own), so cores recording at once do not fight over one line; it sums the stripes
-//! only for a call that can change the verdict (a failure, a slow call, a window below its
+//! The time window reads the clock and adds one to a counter striped per thread (each stripe on
+//! cache lines of its own), so cores recording at once do not fight over one line; it sums the
+//! stripes only for a call that can change the verdict (a failure, a slow call, a window below its
 //! minimum or just moved forward), and takes a short lock only to move forward, at most once per
-//! bucket width. Open, rejecting is one atomic load, one clock read and one striped counter.
+//! bucket width. Its counters only grow (the window's figures are differences), so a reset or the
+//! window moving on while calls are recorded never shows a figure out of range. Open, rejecting is
+//! one atomic load, one clock read and one striped counter.
 //!
 //! The README's benchmark tables give the figures against recloser, failsafe and
 //! tower-resilience, closed, open and under contention.

@@ -8,8 +8,9 @@ use std::{
 };
 
 use failguard::{
-    BoxError, CircuitBreaker, ConfigError, Error, Outcome, Policy, Timeout,
+    BoxError, CircuitBreaker, ConfigError, Error, Outcome, Policy, Retry, Timeout,
     breaker::{CircuitBreakerBuilder, MAX_WINDOW, State},
+    retry::Backoff,
 };
 use tokio::time::{Instant, advance, sleep};
 use tokio_test::{assert_pending, assert_ready, task};
@@ -173,12 +174,13 @@ async fn half_open_admits_at_most_half_open_calls_probes_and_closes_with_a_fresh
     assert_eq!(b.state(), State::HalfOpen);
     let mut p2 = task::spawn(b.call(|| probe(gate.clone())));
     assert_pending!(p2.poll());
-    // A third concurrent call finds no probe permit.
+    // A third concurrent call finds no probe permit; with no `max_half_open_wait`, it is told
+    // the open duration.
     let r = ok(&b).await;
     let Err(Error::CircuitOpen(open)) = r else {
         panic!("{r:?}")
     };
-    assert_eq!(open.retry_after(), None);
+    assert_eq!(open.retry_after(), Some(Duration::from_secs(10)));
 
     gate.notify_waiters();
     assert_eq!(assert_ready!(p1.poll()).unwrap(), 7);
@@ -657,4 +659,80 @@ async fn resetting_a_closed_breaker_empties_its_window_without_announcing_a_chan
         changes.lock().unwrap().is_empty(),
         "closed to closed is no change"
     );
+}
+
+/// Issue 10: a call turned away because every probe permit is taken carried no `retry_after`.
+#[tokio::test(start_paused = true)]
+async fn a_half_open_rejection_carries_the_time_left_of_max_half_open_wait() {
+    let b = builder()
+        .half_open_calls(1)
+        .max_half_open_wait(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    open_then_half_open(&b).await;
+    let mut probe = task::spawn(b.call(pending::<Result<u32, io::Error>>));
+    assert_pending!(probe.poll());
+    advance(Duration::from_secs(1)).await;
+    let r = ok(&b).await;
+    assert_eq!(r.unwrap_err().retry_after(), Some(Duration::from_secs(2)));
+    drop(probe);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_max_half_open_wait_a_half_open_rejection_carries_the_latest_open_duration() {
+    let b = builder()
+        .half_open_calls(1)
+        .open_backoff(2.0, Duration::from_secs(60))
+        .build()
+        .unwrap();
+    open_then_half_open(&b).await;
+    // The probe fails: open again, for 20 s this time.
+    fail(&b).await.unwrap_err();
+    advance(Duration::from_secs(20)).await;
+    let mut probe = task::spawn(b.call(pending::<Result<u32, io::Error>>));
+    assert_pending!(probe.poll());
+    advance(Duration::from_secs(7)).await;
+    let r = ok(&b).await;
+    assert_eq!(r.unwrap_err().retry_after(), Some(Duration::from_secs(20)));
+}
+
+/// What the hint is for: the default retry waits for a half-open breaker instead of giving up,
+/// and by then the probe has closed it.
+#[tokio::test(start_paused = true)]
+async fn a_retry_waits_out_a_half_open_breaker_whose_probe_is_in_flight() {
+    let b = builder()
+        .half_open_calls(1)
+        .max_half_open_wait(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    open_then_half_open(&b).await;
+    let probe = tokio::spawn({
+        let b = b.clone();
+        async move {
+            b.call(|| async {
+                sleep(Duration::from_millis(500)).await;
+                Ok::<_, io::Error>(1)
+            })
+            .await
+        }
+    });
+    tokio::task::yield_now().await;
+
+    let retry = Retry::builder()
+        .max_attempts(2)
+        .backoff(Backoff::constant(Duration::from_millis(100)).max_delay(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    let policy = retry.wrap(b.clone());
+    let start = Instant::now();
+    assert_eq!(
+        policy
+            .call(|| async { Ok::<_, io::Error>(2) })
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(2), "waited the hint");
+    assert_eq!(probe.await.unwrap().unwrap(), 1);
+    assert_eq!(b.state(), State::Closed);
 }

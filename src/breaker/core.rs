@@ -127,6 +127,9 @@ pub struct BreakerState {
     /// Nanoseconds since `base` when the current state ends by itself: open, when it lets probes
     /// through; half-open, when `max_half_open_wait` reopens it (`u64::MAX` without one).
     until: AtomicU64,
+    /// The latest opening's open duration in nanoseconds: the `retry_after` of a half-open
+    /// rejection when no `max_half_open_wait` bounds the probes.
+    open_for: AtomicU64,
     openings: AtomicU32,
     probes_admitted: AtomicU32,
     /// Half-open results: calls, failures and slow calls, 21 bits each (as the window's totals).
@@ -177,6 +180,7 @@ fn nanos(d: Duration) -> u64 {
 impl BreakerState {
     pub(crate) fn new(cfg: Config, window: Window, base: Instant) -> Self {
         Self {
+            open_for: AtomicU64::new(nanos(cfg.open_duration)),
             cfg,
             window,
             word: AtomicU64::new(State::Closed.code()),
@@ -233,7 +237,8 @@ impl BreakerState {
                 self.reject(Some(Duration::from_nanos(until - at)))
             }
             State::HalfOpen => {
-                if self.at(now) >= self.until.load(Acquire) {
+                let (until, at) = (self.until.load(Acquire), self.at(now));
+                if at >= until {
                     // Probes that never report must not hold the breaker half-open forever.
                     self.transition(generation, State::HalfOpen, State::Open, now, None);
                     return self.admit();
@@ -249,11 +254,22 @@ impl BreakerState {
                         self.return_probe(generation);
                         self.admit()
                     }
-                    Err(_) => self.reject(None),
+                    Err(_) => self.reject(Some(self.half_open_wait(until, at))),
                 }
             }
             State::ForcedOpen => self.reject(None),
             State::Closed | State::Disabled => self.admit(),
+        }
+    }
+
+    /// The `retry_after` of a call turned away in the half-open state because every probe permit
+    /// is taken: the time left of `max_half_open_wait` (by then the probes have decided, or the
+    /// breaker reopens); without one, nothing bounds how long the probes take, and the hint is
+    /// the latest open duration, the pace at which the breaker itself tries again.
+    fn half_open_wait(&self, until: u64, at: u64) -> Duration {
+        match self.cfg.max_half_open_wait {
+            Some(_) => Duration::from_nanos(until.saturating_sub(at)),
+            None => Duration::from_nanos(self.open_for.load(Acquire)),
         }
     }
 
@@ -378,6 +394,7 @@ impl BreakerState {
         match to {
             State::Open => {
                 let open_for = nanos(self.next_open_duration());
+                self.open_for.store(open_for, Release);
                 self.until
                     .store(self.at(now).saturating_add(open_for), Release);
             }

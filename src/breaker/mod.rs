@@ -27,6 +27,7 @@
 //! | a call is slow | its duration is strictly greater than `slow_call_duration` |
 //! | the window is judged | once it holds at least `minimum_calls` calls; a count window of N holds at most N, so its effective minimum is `min(minimum_calls, N)` |
 //! | open → half-open | the first call at or after `opened_at + open_duration` (lazy: no timer, no task) |
+//! | `retry_after` when half-open and every probe permit is taken | the time left of `max_half_open_wait` (by then the probes have decided, or the breaker reopens); without it, the latest open duration (nothing bounds the probes; it is the breaker's own pace between rounds) |
 //! | half-open verdict | after `min(minimum_calls, half_open_calls)` probe results, by the same thresholds |
 //! | half-open → closed | with an empty window |
 //! | open duration | `open_duration * open_backoff^k` for the k-th consecutive opening (k from 0), capped at `max_open_duration`; back to `open_duration` once closed |

@@ -661,6 +661,96 @@ async fn resetting_a_closed_breaker_empties_its_window_without_announcing_a_chan
     );
 }
 
+type Changes = Arc<Mutex<Vec<(State, State)>>>;
+
+/// The default breaker, recording its state changes.
+fn watched(b: CircuitBreakerBuilder) -> (CircuitBreaker, Changes) {
+    let changes = Changes::default();
+    let seen = changes.clone();
+    let b = b
+        .on_state_change(move |c| seen.lock().unwrap().push((c.from, c.to)))
+        .build()
+        .unwrap();
+    (b, changes)
+}
+
+/// Issue 10: `state()` and `snapshot()` said `Open` until a call arrived.
+#[tokio::test(start_paused = true)]
+async fn state_and_snapshot_read_half_open_once_the_open_duration_has_passed_before_any_call() {
+    let (b, changes) = watched(builder());
+    for _ in 0..4 {
+        fail(&b).await.unwrap_err();
+    }
+    advance(Duration::from_secs(10) - Duration::from_nanos(1)).await;
+    assert_eq!(b.state(), State::Open);
+    let s = b.snapshot();
+    assert_eq!((s.state, s.calls), (State::Open, 4));
+    assert_eq!(s.retry_after, Some(Duration::from_nanos(1)));
+
+    advance(Duration::from_nanos(1)).await;
+    assert_eq!(b.state(), State::HalfOpen, "a call now would go as a probe");
+    let s = b.snapshot();
+    assert_eq!(
+        (s.state, s.calls, s.retry_after),
+        (State::HalfOpen, 0, None)
+    );
+    assert_eq!(s.failure_rate, 0.0, "no probe has reported");
+    assert_eq!(
+        *changes.lock().unwrap(),
+        [(State::Closed, State::Open)],
+        "reading moved nothing"
+    );
+
+    // The first call does what the reading said.
+    ok(&b).await.unwrap();
+    assert_eq!(b.state(), State::HalfOpen);
+    assert_eq!(b.snapshot().calls, 1);
+    assert_eq!(
+        *changes.lock().unwrap(),
+        [(State::Closed, State::Open), (State::Open, State::HalfOpen)]
+    );
+}
+
+/// Issue 10: a half-open breaker past `max_half_open_wait` still read `HalfOpen`.
+#[tokio::test(start_paused = true)]
+async fn state_and_snapshot_read_open_once_max_half_open_wait_has_passed_before_any_call() {
+    let (b, changes) = watched(
+        builder()
+            .half_open_calls(1)
+            .max_half_open_wait(Duration::from_secs(3))
+            .open_backoff(2.0, Duration::from_secs(60)),
+    );
+    open_then_half_open(&b).await;
+    let mut stuck = task::spawn(b.call(pending::<Result<u32, io::Error>>));
+    assert_pending!(stuck.poll());
+    advance(Duration::from_secs(3) - Duration::from_nanos(1)).await;
+    assert_eq!(b.state(), State::HalfOpen);
+
+    advance(Duration::from_nanos(1)).await;
+    assert_eq!(b.state(), State::Open, "a call now would reopen it");
+    let s = b.snapshot();
+    assert_eq!(s.state, State::Open);
+    assert_eq!(
+        s.retry_after,
+        Some(Duration::from_secs(20)),
+        "the next opening's duration, grown by the backoff"
+    );
+    assert_eq!(
+        changes.lock().unwrap().last(),
+        Some(&(State::Open, State::HalfOpen)),
+        "reading moved nothing"
+    );
+
+    // The first call does what the reading said.
+    let r = ok(&b).await;
+    assert_eq!(r.unwrap_err().retry_after(), Some(Duration::from_secs(20)));
+    assert_eq!(
+        changes.lock().unwrap().last(),
+        Some(&(State::HalfOpen, State::Open))
+    );
+    drop(stuck);
+}
+
 /// Issue 10: a call turned away because every probe permit is taken carried no `retry_after`.
 #[tokio::test(start_paused = true)]
 async fn a_half_open_rejection_carries_the_time_left_of_max_half_open_wait() {
@@ -672,10 +762,17 @@ async fn a_half_open_rejection_carries_the_time_left_of_max_half_open_wait() {
     open_then_half_open(&b).await;
     let mut probe = task::spawn(b.call(pending::<Result<u32, io::Error>>));
     assert_pending!(probe.poll());
+    assert_eq!(b.snapshot().retry_after, Some(Duration::from_secs(3)));
     advance(Duration::from_secs(1)).await;
     let r = ok(&b).await;
     assert_eq!(r.unwrap_err().retry_after(), Some(Duration::from_secs(2)));
+    assert_eq!(b.snapshot().retry_after, Some(Duration::from_secs(2)));
     drop(probe);
+    assert_eq!(
+        b.snapshot().retry_after,
+        None,
+        "with the permit back, a call now would go"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -717,6 +814,7 @@ async fn a_retry_waits_out_a_half_open_breaker_whose_probe_is_in_flight() {
         }
     });
     tokio::task::yield_now().await;
+    assert_eq!(b.snapshot().retry_after, Some(Duration::from_secs(2)));
 
     let retry = Retry::builder()
         .max_attempts(2)

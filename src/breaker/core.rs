@@ -143,7 +143,7 @@ impl fmt::Debug for BreakerState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BreakerState")
             .field("name", &self.cfg.name)
-            .field("state", &self.state())
+            .field("state", &self.current())
             .finish_non_exhaustive()
     }
 }
@@ -163,6 +163,26 @@ impl Permit {
 
     fn state(self) -> State {
         State::from_code(self.0 & CODE_MASK)
+    }
+}
+
+/// What a call arriving now would find, read without moving the breaker.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View {
+    pub(crate) state: State,
+    /// The window's figures, or the probes' in the half-open state.
+    pub(crate) totals: Totals,
+    /// What a call turned away now would be told.
+    pub(crate) retry_after: Option<Duration>,
+}
+
+/// `state` as a call at `at` would find it: open and half-open end by themselves at `until`, and
+/// the first call after that moves the breaker on (until one comes, it has not moved).
+fn due(state: State, at: u64, until: u64) -> State {
+    match state {
+        State::Open if at >= until => State::HalfOpen,
+        State::HalfOpen if at >= until => State::Open,
+        state => state,
     }
 }
 
@@ -200,8 +220,21 @@ impl BreakerState {
         nanos(now.saturating_duration_since(self.base))
     }
 
+    /// The state as stored: what the last transition entered.
     pub(crate) fn state(&self) -> State {
         State::from_code(self.word.load(Acquire) & CODE_MASK)
+    }
+
+    /// The state a call arriving now would find: as stored, except that an open breaker whose
+    /// open duration has passed is half-open, and a half-open one past `max_half_open_wait` open,
+    /// though neither has moved yet. One load when closed; a second and a clock read otherwise.
+    pub(crate) fn current(&self) -> State {
+        match self.state() {
+            state @ (State::Open | State::HalfOpen) => {
+                due(state, self.at(Instant::now()), self.until.load(Acquire))
+            }
+            state => state,
+        }
     }
 
     /// When an admitted call starts, if its duration matters: only with slow-call tracking on.
@@ -359,10 +392,14 @@ impl BreakerState {
                 && t.slow as f64 / calls >= self.cfg.slow_call_rate)
     }
 
-    /// The open duration for the next opening: `open_duration * open_backoff^k` for the k-th
-    /// consecutive opening, capped at `max_open_duration`.
+    /// The open duration for the next opening, counting it.
     fn next_open_duration(&self) -> Duration {
-        let k = self.openings.fetch_add(1, AcqRel);
+        self.open_duration(self.openings.fetch_add(1, AcqRel))
+    }
+
+    /// `open_duration * open_backoff^k` for the k-th consecutive opening, capped at
+    /// `max_open_duration`.
+    fn open_duration(&self, k: u32) -> Duration {
         let base = self.cfg.open_duration.as_secs_f64();
         let grown = base * self.cfg.open_backoff.powi(k.min(1_000) as i32);
         let capped = grown.min(self.cfg.max_open_duration.as_secs_f64());
@@ -443,25 +480,48 @@ impl BreakerState {
         }
     }
 
-    /// The window's totals (in the closed state) or the probes' (half-open).
-    pub(crate) fn totals(&self) -> Totals {
-        match self.state() {
-            State::HalfOpen => Totals::unpack(self.probes.load(Acquire)),
-            _ => self
-                .window
-                .totals(self.window.needs_clock().then(Instant::now)),
+    /// What a call arriving now would find (see [`current`](Self::current)), with the figures
+    /// and the `retry_after` that go with it. Moves nothing.
+    pub(crate) fn view(&self) -> View {
+        let stored = self.state();
+        let timed = matches!(stored, State::Open | State::HalfOpen);
+        let now = (timed || self.window.needs_clock()).then(Instant::now);
+        let until = self.until.load(Acquire);
+        let at = now.map_or(0, |now| self.at(now));
+        let window = || self.window.totals(now);
+        let view = |state, totals, retry_after| View {
+            state,
+            totals,
+            retry_after,
+        };
+        match (stored, due(stored, at, until)) {
+            // The first call will move it half-open, with no probe results yet, and go through.
+            (State::Open, State::HalfOpen) => view(State::HalfOpen, Totals::default(), None),
+            (State::Open, _) => view(
+                State::Open,
+                window(),
+                Some(Duration::from_nanos(until - at)),
+            ),
+            // The first call will reopen it, for the next open duration, and be turned away.
+            (State::HalfOpen, State::Open) => view(
+                State::Open,
+                window(),
+                Some(self.open_duration(self.openings.load(Acquire))),
+            ),
+            (State::HalfOpen, _) => {
+                let full = self.probes_admitted.load(Acquire) >= self.cfg.half_open_calls;
+                view(
+                    State::HalfOpen,
+                    Totals::unpack(self.probes.load(Acquire)),
+                    full.then(|| self.half_open_wait(until, at)),
+                )
+            }
+            (state, _) => view(state, window(), None),
         }
     }
 
     pub(crate) fn rejected(&self) -> u64 {
         self.rejected.iter().map(|n| n.load(Relaxed)).sum()
-    }
-
-    pub(crate) fn retry_after_now(&self) -> Option<Duration> {
-        (self.state() == State::Open).then(|| {
-            let until = self.until.load(Acquire);
-            Duration::from_nanos(until.saturating_sub(self.at(Instant::now())))
-        })
     }
 
     pub(crate) fn open_error(&self, retry_after: Option<Duration>) -> crate::error::CircuitOpen {

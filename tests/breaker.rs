@@ -8,8 +8,9 @@ use std::{
 };
 
 use failguard::{
-    BoxError, CircuitBreaker, ConfigError, Error, Outcome, Policy, Timeout,
+    BoxError, CircuitBreaker, ConfigError, Error, Outcome, Policy, Retry, Timeout,
     breaker::{CircuitBreakerBuilder, MAX_WINDOW, State},
+    retry::Backoff,
 };
 use tokio::time::{Instant, advance, sleep};
 use tokio_test::{assert_pending, assert_ready, task};
@@ -173,12 +174,13 @@ async fn half_open_admits_at_most_half_open_calls_probes_and_closes_with_a_fresh
     assert_eq!(b.state(), State::HalfOpen);
     let mut p2 = task::spawn(b.call(|| probe(gate.clone())));
     assert_pending!(p2.poll());
-    // A third concurrent call finds no probe permit.
+    // A third concurrent call finds no probe permit; with no `max_half_open_wait`, it is told
+    // the open duration.
     let r = ok(&b).await;
     let Err(Error::CircuitOpen(open)) = r else {
         panic!("{r:?}")
     };
-    assert_eq!(open.retry_after(), None);
+    assert_eq!(open.retry_after(), Some(Duration::from_secs(10)));
 
     gate.notify_waiters();
     assert_eq!(assert_ready!(p1.poll()).unwrap(), 7);
@@ -657,4 +659,178 @@ async fn resetting_a_closed_breaker_empties_its_window_without_announcing_a_chan
         changes.lock().unwrap().is_empty(),
         "closed to closed is no change"
     );
+}
+
+type Changes = Arc<Mutex<Vec<(State, State)>>>;
+
+/// The default breaker, recording its state changes.
+fn watched(b: CircuitBreakerBuilder) -> (CircuitBreaker, Changes) {
+    let changes = Changes::default();
+    let seen = changes.clone();
+    let b = b
+        .on_state_change(move |c| seen.lock().unwrap().push((c.from, c.to)))
+        .build()
+        .unwrap();
+    (b, changes)
+}
+
+/// Issue 10: `state()` and `snapshot()` said `Open` until a call arrived.
+#[tokio::test(start_paused = true)]
+async fn state_and_snapshot_read_half_open_once_the_open_duration_has_passed_before_any_call() {
+    let (b, changes) = watched(builder());
+    for _ in 0..4 {
+        fail(&b).await.unwrap_err();
+    }
+    advance(Duration::from_secs(10) - Duration::from_nanos(1)).await;
+    assert_eq!(b.state(), State::Open);
+    let s = b.snapshot();
+    assert_eq!((s.state, s.calls), (State::Open, 4));
+    assert_eq!(s.retry_after, Some(Duration::from_nanos(1)));
+
+    advance(Duration::from_nanos(1)).await;
+    assert_eq!(b.state(), State::HalfOpen, "a call now would go as a probe");
+    let s = b.snapshot();
+    assert_eq!(
+        (s.state, s.calls, s.retry_after),
+        (State::HalfOpen, 0, None)
+    );
+    assert_eq!(s.failure_rate, 0.0, "no probe has reported");
+    assert_eq!(
+        *changes.lock().unwrap(),
+        [(State::Closed, State::Open)],
+        "reading moved nothing"
+    );
+
+    // The first call does what the reading said.
+    ok(&b).await.unwrap();
+    assert_eq!(b.state(), State::HalfOpen);
+    assert_eq!(b.snapshot().calls, 1);
+    assert_eq!(
+        *changes.lock().unwrap(),
+        [(State::Closed, State::Open), (State::Open, State::HalfOpen)]
+    );
+}
+
+/// Issue 10: a half-open breaker past `max_half_open_wait` still read `HalfOpen`.
+#[tokio::test(start_paused = true)]
+async fn state_and_snapshot_read_open_once_max_half_open_wait_has_passed_before_any_call() {
+    let (b, changes) = watched(
+        builder()
+            .half_open_calls(1)
+            .max_half_open_wait(Duration::from_secs(3))
+            .open_backoff(2.0, Duration::from_secs(60)),
+    );
+    open_then_half_open(&b).await;
+    let mut stuck = task::spawn(b.call(pending::<Result<u32, io::Error>>));
+    assert_pending!(stuck.poll());
+    advance(Duration::from_secs(3) - Duration::from_nanos(1)).await;
+    assert_eq!(b.state(), State::HalfOpen);
+
+    advance(Duration::from_nanos(1)).await;
+    assert_eq!(b.state(), State::Open, "a call now would reopen it");
+    let s = b.snapshot();
+    assert_eq!(s.state, State::Open);
+    assert_eq!(
+        s.retry_after,
+        Some(Duration::from_secs(20)),
+        "the next opening's duration, grown by the backoff"
+    );
+    assert_eq!(
+        changes.lock().unwrap().last(),
+        Some(&(State::Open, State::HalfOpen)),
+        "reading moved nothing"
+    );
+
+    // The first call does what the reading said.
+    let r = ok(&b).await;
+    assert_eq!(r.unwrap_err().retry_after(), Some(Duration::from_secs(20)));
+    assert_eq!(
+        changes.lock().unwrap().last(),
+        Some(&(State::HalfOpen, State::Open))
+    );
+    drop(stuck);
+}
+
+/// Issue 10: a call turned away because every probe permit is taken carried no `retry_after`.
+#[tokio::test(start_paused = true)]
+async fn a_half_open_rejection_carries_the_time_left_of_max_half_open_wait() {
+    let b = builder()
+        .half_open_calls(1)
+        .max_half_open_wait(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    open_then_half_open(&b).await;
+    let mut probe = task::spawn(b.call(pending::<Result<u32, io::Error>>));
+    assert_pending!(probe.poll());
+    assert_eq!(b.snapshot().retry_after, Some(Duration::from_secs(3)));
+    advance(Duration::from_secs(1)).await;
+    let r = ok(&b).await;
+    assert_eq!(r.unwrap_err().retry_after(), Some(Duration::from_secs(2)));
+    assert_eq!(b.snapshot().retry_after, Some(Duration::from_secs(2)));
+    drop(probe);
+    assert_eq!(
+        b.snapshot().retry_after,
+        None,
+        "with the permit back, a call now would go"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_max_half_open_wait_a_half_open_rejection_carries_the_latest_open_duration() {
+    let b = builder()
+        .half_open_calls(1)
+        .open_backoff(2.0, Duration::from_secs(60))
+        .build()
+        .unwrap();
+    open_then_half_open(&b).await;
+    // The probe fails: open again, for 20 s this time.
+    fail(&b).await.unwrap_err();
+    advance(Duration::from_secs(20)).await;
+    let mut probe = task::spawn(b.call(pending::<Result<u32, io::Error>>));
+    assert_pending!(probe.poll());
+    advance(Duration::from_secs(7)).await;
+    let r = ok(&b).await;
+    assert_eq!(r.unwrap_err().retry_after(), Some(Duration::from_secs(20)));
+}
+
+/// What the hint is for: the default retry waits for a half-open breaker instead of giving up,
+/// and by then the probe has closed it.
+#[tokio::test(start_paused = true)]
+async fn a_retry_waits_out_a_half_open_breaker_whose_probe_is_in_flight() {
+    let b = builder()
+        .half_open_calls(1)
+        .max_half_open_wait(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    open_then_half_open(&b).await;
+    let probe = tokio::spawn({
+        let b = b.clone();
+        async move {
+            b.call(|| async {
+                sleep(Duration::from_millis(500)).await;
+                Ok::<_, io::Error>(1)
+            })
+            .await
+        }
+    });
+    tokio::task::yield_now().await;
+    assert_eq!(b.snapshot().retry_after, Some(Duration::from_secs(2)));
+
+    let retry = Retry::builder()
+        .max_attempts(2)
+        .backoff(Backoff::constant(Duration::from_millis(100)).max_delay(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    let policy = retry.wrap(b.clone());
+    let start = Instant::now();
+    assert_eq!(
+        policy
+            .call(|| async { Ok::<_, io::Error>(2) })
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(2), "waited the hint");
+    assert_eq!(probe.await.unwrap().unwrap(), 1);
+    assert_eq!(b.state(), State::Closed);
 }

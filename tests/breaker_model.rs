@@ -103,6 +103,16 @@ impl Model {
         true
     }
 
+    /// The state a call at `now` would find, as `state()` and `snapshot()` report it: an open
+    /// breaker whose open duration has passed reads as half-open before any call moves it.
+    fn reading(&self, now: u64) -> State {
+        if self.state == State::Open && now >= self.opened_at + OPEN_MS {
+            State::HalfOpen
+        } else {
+            self.state
+        }
+    }
+
     fn failure_rate(&self, now: u64) -> f64 {
         if self.state == State::HalfOpen {
             let n = self.probes.len();
@@ -170,8 +180,21 @@ fn check(window: Option<usize>, steps: Vec<Step>) -> Result<(), TestCaseError> {
                 }
             }
             let snapshot = breaker.snapshot();
-            prop_assert_eq!(snapshot.state, model.state, "state after step {}", i);
-            if model.state != State::Open {
+            let reading = model.reading(now);
+            prop_assert_eq!(snapshot.state, reading, "state after step {}", i);
+            prop_assert_eq!(breaker.state(), reading, "state() after step {}", i);
+            if reading == State::Open {
+                let left = Duration::from_millis(model.opened_at + OPEN_MS - now);
+                prop_assert_eq!(
+                    snapshot.retry_after,
+                    Some(left),
+                    "retry_after after step {}",
+                    i
+                );
+            } else if model.state == State::Open {
+                // Half-open as read, not yet moved: no probe has reported.
+                prop_assert_eq!((snapshot.calls, snapshot.failure_rate), (0, 0.0));
+            } else {
                 prop_assert!(
                     (snapshot.failure_rate - model.failure_rate(now)).abs() < 1e-9,
                     "failure rate after step {}: {} vs {}",

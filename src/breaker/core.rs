@@ -127,6 +127,9 @@ pub struct BreakerState {
     /// Nanoseconds since `base` when the current state ends by itself: open, when it lets probes
     /// through; half-open, when `max_half_open_wait` reopens it (`u64::MAX` without one).
     until: AtomicU64,
+    /// The latest opening's open duration in nanoseconds: the `retry_after` of a half-open
+    /// rejection when no `max_half_open_wait` bounds the probes.
+    open_for: AtomicU64,
     openings: AtomicU32,
     probes_admitted: AtomicU32,
     /// Half-open results: calls, failures and slow calls, 21 bits each (as the window's totals).
@@ -140,7 +143,7 @@ impl fmt::Debug for BreakerState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BreakerState")
             .field("name", &self.cfg.name)
-            .field("state", &self.state())
+            .field("state", &self.current())
             .finish_non_exhaustive()
     }
 }
@@ -163,6 +166,26 @@ impl Permit {
     }
 }
 
+/// What a call arriving now would find, read without moving the breaker.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View {
+    pub(crate) state: State,
+    /// The window's figures, or the probes' in the half-open state.
+    pub(crate) totals: Totals,
+    /// What a call turned away now would be told.
+    pub(crate) retry_after: Option<Duration>,
+}
+
+/// `state` as a call at `at` would find it: open and half-open end by themselves at `until`, and
+/// the first call after that moves the breaker on (until one comes, it has not moved).
+fn due(state: State, at: u64, until: u64) -> State {
+    match state {
+        State::Open if at >= until => State::HalfOpen,
+        State::HalfOpen if at >= until => State::Open,
+        state => state,
+    }
+}
+
 /// The answer to "may this call go?".
 #[derive(Debug)]
 pub(crate) enum Admission {
@@ -177,6 +200,7 @@ fn nanos(d: Duration) -> u64 {
 impl BreakerState {
     pub(crate) fn new(cfg: Config, window: Window, base: Instant) -> Self {
         Self {
+            open_for: AtomicU64::new(nanos(cfg.open_duration)),
             cfg,
             window,
             word: AtomicU64::new(State::Closed.code()),
@@ -196,8 +220,21 @@ impl BreakerState {
         nanos(now.saturating_duration_since(self.base))
     }
 
+    /// The state as stored: what the last transition entered.
     pub(crate) fn state(&self) -> State {
         State::from_code(self.word.load(Acquire) & CODE_MASK)
+    }
+
+    /// The state a call arriving now would find: as stored, except that an open breaker whose
+    /// open duration has passed is half-open, and a half-open one past `max_half_open_wait` open,
+    /// though neither has moved yet. One load when closed; a second and a clock read otherwise.
+    pub(crate) fn current(&self) -> State {
+        match self.state() {
+            state @ (State::Open | State::HalfOpen) => {
+                due(state, self.at(Instant::now()), self.until.load(Acquire))
+            }
+            state => state,
+        }
     }
 
     /// When an admitted call starts, if its duration matters: only with slow-call tracking on.
@@ -233,7 +270,8 @@ impl BreakerState {
                 self.reject(Some(Duration::from_nanos(until - at)))
             }
             State::HalfOpen => {
-                if self.at(now) >= self.until.load(Acquire) {
+                let (until, at) = (self.until.load(Acquire), self.at(now));
+                if at >= until {
                     // Probes that never report must not hold the breaker half-open forever.
                     self.transition(generation, State::HalfOpen, State::Open, now, None);
                     return self.admit();
@@ -249,11 +287,22 @@ impl BreakerState {
                         self.return_probe(generation);
                         self.admit()
                     }
-                    Err(_) => self.reject(None),
+                    Err(_) => self.reject(Some(self.half_open_wait(until, at))),
                 }
             }
             State::ForcedOpen => self.reject(None),
             State::Closed | State::Disabled => self.admit(),
+        }
+    }
+
+    /// The `retry_after` of a call turned away in the half-open state because every probe permit
+    /// is taken: the time left of `max_half_open_wait` (by then the probes have decided, or the
+    /// breaker reopens); without one, nothing bounds how long the probes take, and the hint is
+    /// the latest open duration, the pace at which the breaker itself tries again.
+    fn half_open_wait(&self, until: u64, at: u64) -> Duration {
+        match self.cfg.max_half_open_wait {
+            Some(_) => Duration::from_nanos(until.saturating_sub(at)),
+            None => Duration::from_nanos(self.open_for.load(Acquire)),
         }
     }
 
@@ -343,10 +392,14 @@ impl BreakerState {
                 && t.slow as f64 / calls >= self.cfg.slow_call_rate)
     }
 
-    /// The open duration for the next opening: `open_duration * open_backoff^k` for the k-th
-    /// consecutive opening, capped at `max_open_duration`.
+    /// The open duration for the next opening, counting it.
     fn next_open_duration(&self) -> Duration {
-        let k = self.openings.fetch_add(1, AcqRel);
+        self.open_duration(self.openings.fetch_add(1, AcqRel))
+    }
+
+    /// `open_duration * open_backoff^k` for the k-th consecutive opening, capped at
+    /// `max_open_duration`.
+    fn open_duration(&self, k: u32) -> Duration {
         let base = self.cfg.open_duration.as_secs_f64();
         let grown = base * self.cfg.open_backoff.powi(k.min(1_000) as i32);
         let capped = grown.min(self.cfg.max_open_duration.as_secs_f64());
@@ -378,6 +431,7 @@ impl BreakerState {
         match to {
             State::Open => {
                 let open_for = nanos(self.next_open_duration());
+                self.open_for.store(open_for, Release);
                 self.until
                     .store(self.at(now).saturating_add(open_for), Release);
             }
@@ -426,25 +480,48 @@ impl BreakerState {
         }
     }
 
-    /// The window's totals (in the closed state) or the probes' (half-open).
-    pub(crate) fn totals(&self) -> Totals {
-        match self.state() {
-            State::HalfOpen => Totals::unpack(self.probes.load(Acquire)),
-            _ => self
-                .window
-                .totals(self.window.needs_clock().then(Instant::now)),
+    /// What a call arriving now would find (see [`current`](Self::current)), with the figures
+    /// and the `retry_after` that go with it. Moves nothing.
+    pub(crate) fn view(&self) -> View {
+        let stored = self.state();
+        let timed = matches!(stored, State::Open | State::HalfOpen);
+        let now = (timed || self.window.needs_clock()).then(Instant::now);
+        let until = self.until.load(Acquire);
+        let at = now.map_or(0, |now| self.at(now));
+        let window = || self.window.totals(now);
+        let view = |state, totals, retry_after| View {
+            state,
+            totals,
+            retry_after,
+        };
+        match (stored, due(stored, at, until)) {
+            // The first call will move it half-open, with no probe results yet, and go through.
+            (State::Open, State::HalfOpen) => view(State::HalfOpen, Totals::default(), None),
+            (State::Open, _) => view(
+                State::Open,
+                window(),
+                Some(Duration::from_nanos(until - at)),
+            ),
+            // The first call will reopen it, for the next open duration, and be turned away.
+            (State::HalfOpen, State::Open) => view(
+                State::Open,
+                window(),
+                Some(self.open_duration(self.openings.load(Acquire))),
+            ),
+            (State::HalfOpen, _) => {
+                let full = self.probes_admitted.load(Acquire) >= self.cfg.half_open_calls;
+                view(
+                    State::HalfOpen,
+                    Totals::unpack(self.probes.load(Acquire)),
+                    full.then(|| self.half_open_wait(until, at)),
+                )
+            }
+            (state, _) => view(state, window(), None),
         }
     }
 
     pub(crate) fn rejected(&self) -> u64 {
         self.rejected.iter().map(|n| n.load(Relaxed)).sum()
-    }
-
-    pub(crate) fn retry_after_now(&self) -> Option<Duration> {
-        (self.state() == State::Open).then(|| {
-            let until = self.until.load(Acquire);
-            Duration::from_nanos(until.saturating_sub(self.at(Instant::now())))
-        })
     }
 
     pub(crate) fn open_error(&self, retry_after: Option<Duration>) -> crate::error::CircuitOpen {

@@ -27,6 +27,8 @@
 //! | a call is slow | its duration is strictly greater than `slow_call_duration` |
 //! | the window is judged | once it holds at least `minimum_calls` calls; a count window of N holds at most N, so its effective minimum is `min(minimum_calls, N)` |
 //! | open → half-open | the first call at or after `opened_at + open_duration` (lazy: no timer, no task) |
+//! | `state()` and `snapshot()` | the state a call arriving now would find: half-open from `opened_at + open_duration`, open again from `max_half_open_wait`, before any call has moved the breaker; reading moves nothing |
+//! | `retry_after` when half-open and every probe permit is taken | the time left of `max_half_open_wait` (by then the probes have decided, or the breaker reopens); without it, the latest open duration (nothing bounds the probes; it is the breaker's own pace between rounds) |
 //! | half-open verdict | after `min(minimum_calls, half_open_calls)` probe results, by the same thresholds |
 //! | half-open → closed | with an empty window |
 //! | open duration | `open_duration * open_backoff^k` for the k-th consecutive opening (k from 0), capped at `max_open_duration`; back to `open_duration` once closed |
@@ -39,14 +41,17 @@
 //! successes (a healthy service) is one more load and nothing else: the ring reads the same
 //! whichever slot a success would replace, so such a call writes nothing shared and scales across
 //! cores. Any other call into a count window takes its place from one shared sequence (one
-//! `fetch_add`), swaps its slot if the outcome there differs, and updates the packed totals only
-//! if they change. No lock, no allocation, and no clock read unless slow calls are tracked.
+//! `fetch_add`) and, if the outcome there differs, adds its own to the packed totals, swaps it in
+//! and takes the replaced one off (in that order, so that no figure ever dips below zero). No
+//! lock, no allocation, and no clock read unless slow calls are tracked.
 //!
-//! The time window reads the clock and adds to counters striped per thread (each stripe on cache
-//! lines of its own), so cores recording at once do not fight over one line; it sums the stripes
-//! only for a call that can change the verdict (a failure, a slow call, a window below its
+//! The time window reads the clock and adds one to a counter striped per thread (each stripe on
+//! cache lines of its own), so cores recording at once do not fight over one line; it sums the
+//! stripes only for a call that can change the verdict (a failure, a slow call, a window below its
 //! minimum or just moved forward), and takes a short lock only to move forward, at most once per
-//! bucket width. Open, rejecting is one atomic load, one clock read and one striped counter.
+//! bucket width. Its counters only grow (the window's figures are differences), so a reset or the
+//! window moving on while calls are recorded never shows a figure out of range. Open, rejecting is
+//! one atomic load, one clock read and one striped counter.
 //!
 //! The README's benchmark tables give the figures against recloser, failsafe and
 //! tower-resilience, closed, open and under contention.
@@ -165,7 +170,7 @@ impl<C: Clone> Clone for CircuitBreaker<C> {
     }
 }
 
-/// What a [`CircuitBreaker`] is doing, read without a lock.
+/// What a [`CircuitBreaker`] is doing, read without a lock: what a call arriving now would find.
 ///
 /// ```
 /// let breaker = failguard::CircuitBreaker::builder().build()?;
@@ -179,17 +184,21 @@ impl<C: Clone> Clone for CircuitBreaker<C> {
 pub struct BreakerSnapshot {
     /// The breaker's name.
     pub name: Name,
-    /// Its state.
+    /// The state a call arriving now would find (see [`CircuitBreaker::state`]).
     pub state: State,
-    /// Failures over calls in the window (closed) or among the probes (half-open), 0.0 to 1.0.
+    /// Failures over calls in the window, or among the probes when half-open (none yet when the
+    /// open duration has just run out), 0.0 to 1.0.
     pub failure_rate: f64,
     /// Slow calls over calls, likewise.
     pub slow_call_rate: f64,
-    /// Calls in the window (closed) or probe results so far (half-open).
+    /// Calls in the window, or probe results so far when half-open.
     pub calls: u32,
     /// Calls rejected since the breaker was built.
     pub rejected: u64,
-    /// How long until an open breaker lets a probe through.
+    /// The `retry_after` a call turned away now would carry: while open, the time until the
+    /// first probe may go; while half-open with every probe permit taken, the half-open hint
+    /// (see the module's boundary conventions). `None` when a call now would go through, or when
+    /// forced open.
     pub retry_after: Option<Duration>,
 }
 
@@ -245,18 +254,44 @@ impl<C> CircuitBreaker<C> {
         BreakerLayer::new(self.clone())
     }
 
-    /// The breaker's state.
+    /// The state a call arriving now would find.
+    ///
+    /// The breaker moves lazily: no timer, no task; the first call after a deadline moves it.
+    /// Reading does not wait for that call: an open breaker whose open duration has passed reads
+    /// as [`HalfOpen`](State::HalfOpen), and a half-open one past its
+    /// [`max_half_open_wait`](CircuitBreakerBuilder::max_half_open_wait) as
+    /// [`Open`](State::Open), so a health check reads the truth between calls. Reading moves
+    /// nothing, and costs one atomic load when closed, plus a load and a clock read when open or
+    /// half-open.
     ///
     /// ```
-    /// let breaker = failguard::CircuitBreaker::builder().build()?;
-    /// assert_eq!(breaker.state(), failguard::breaker::State::Closed);
-    /// # Ok::<(), failguard::ConfigError>(())
+    /// use std::time::Duration;
+    /// use failguard::{CircuitBreaker, breaker::State};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let breaker = CircuitBreaker::builder()
+    ///     .count_window(1)
+    ///     .minimum_calls(1)
+    ///     .open_duration(Duration::from_secs(5))
+    ///     .build()?;
+    /// assert_eq!(breaker.state(), State::Closed);
+    /// let _ = breaker.call(|| async { Err::<(), _>("connection refused") }).await;
+    /// assert_eq!(breaker.state(), State::Open);
+    ///
+    /// tokio::time::advance(Duration::from_secs(5)).await;
+    /// // No call since, but one arriving now would go through as a probe.
+    /// assert_eq!(breaker.state(), State::HalfOpen);
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn state(&self) -> State {
-        self.state.state()
+        self.state.current()
     }
 
-    /// State, rates, calls in the window and rejections, read without a lock.
+    /// State, rates, calls in the window, rejections and `retry_after`, read without a lock and
+    /// without moving anything: the state is the one a call arriving now would find, as
+    /// [`state`](Self::state) reports it, and the figures go with that state.
     ///
     /// ```
     /// let breaker = failguard::CircuitBreaker::builder().build()?;
@@ -264,7 +299,8 @@ impl<C> CircuitBreaker<C> {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     pub fn snapshot(&self) -> BreakerSnapshot {
-        let totals = self.state.totals();
+        let view = self.state.view();
+        let totals = view.totals;
         let rate = |n: u32| {
             if totals.calls == 0 {
                 0.0
@@ -274,12 +310,12 @@ impl<C> CircuitBreaker<C> {
         };
         BreakerSnapshot {
             name: self.state.cfg.name.clone(),
-            state: self.state(),
+            state: view.state,
             failure_rate: rate(totals.failures),
             slow_call_rate: rate(totals.slow),
             calls: totals.calls,
             rejected: self.state.rejected(),
-            retry_after: self.state.retry_after_now(),
+            retry_after: view.retry_after,
         }
     }
 

@@ -4,18 +4,30 @@
 //! cannot have (a success where the window's figures stay as they were), so that a healthy
 //! service's calls skip the threshold arithmetic and, in the count window, every shared write.
 //!
-//! The count window keeps its totals in one packed atomic word (calls, failures and slow calls,
-//! 21 bits each), updated with one `fetch_add` of a signed delta: the arithmetic is linear, so
-//! adding `(+1 call, -1 failure, ...)` as one wrapping 64-bit add gives exactly the packed result
-//! as long as every field stays within its range, which the window size guarantees. A window that
-//! is full of plain successes stays exactly the same when one more success enters and the oldest
-//! leaves, whatever the ring's position: such a call only reads the totals, writes nothing, and so
-//! scales across cores. Any other call takes a place in the ring from one shared sequence.
+//! Neither window ever shows a figure below zero, whatever a reset, a close or the window moving
+//! on does while calls are being recorded: nothing is taken off a total before it was put on.
 //!
-//! The time window, whose number of calls has no bound, keeps plain 64-bit counters, striped per
-//! thread (each stripe its own buckets and totals on lines of its own) so that cores recording at
-//! once do not fight over one cache line; a verdict sums the stripes, which only calls that can
-//! change it do. It takes a short lock only to move forward, at most once per bucket width.
+//! The count window keeps its totals in one packed atomic word (calls, failures and slow calls,
+//! 21 bits each), added to with wrapping 64-bit adds: the arithmetic is linear, so adding a packed
+//! outcome adds to each field exactly as long as every field stays within its range. A window
+//! that is full of plain successes stays exactly the same when one more success enters and the
+//! oldest leaves, whatever the ring's position: such a call only reads the totals, writes nothing,
+//! and so scales across cores. Any other call takes a place in the ring from one shared sequence,
+//! adds its outcome to the totals, then swaps it into its slot and takes off the outcome it
+//! replaced. An outcome is on the totals before it is in the ring and comes off only after it has
+//! left (a clear too takes off only what it took out), so no field ever goes below zero; a field
+//! runs ahead of the ring by at most the recorders between those two steps, which the packing's
+//! headroom ([`MAX_WINDOW`] is half a field) absorbs, and readers cap it at the window's size.
+//!
+//! The time window, whose number of calls has no bound, counts with plain 64-bit counters that
+//! only ever grow: one per kind of outcome (success or failure, fast or slow), striped per thread
+//! so that cores recording at once do not fight over one cache line. A call is one `fetch_add`.
+//! The window's figures are differences: the counters now, less what they were when the window's
+//! oldest bucket began (a ring of those starting points, one per bucket). Nothing is ever
+//! subtracted from a counter, so a figure cannot go below zero. The starting points change only
+//! when the window moves forward (at most once per bucket width) or is cleared, under a short lock
+//! and a sequence number; a reader that overlaps such a change reads again under the lock, so a
+//! verdict never mixes two windows. Reading the figures moves nothing.
 //!
 //! Either way recording is O(1) and lock-free whatever N is.
 
@@ -24,14 +36,17 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::sync::{
-    AtomicBool, AtomicU8, AtomicU64, Mutex,
+    AtomicU8, AtomicU64, Mutex,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
     Padded,
 };
 
-/// The largest count window, and the most buckets of a time window: the count window's packed
-/// totals have 21-bit fields.
-pub const MAX_WINDOW: usize = (1 << 21) - 1;
+/// The largest count window, the most buckets of a time window, and the largest
+/// `minimum_calls` and `half_open_calls`.
+///
+/// The count window packs its figures into 21-bit fields; this limit leaves each field as much
+/// room again for the recorders that are part way through a call.
+pub const MAX_WINDOW: usize = (1 << 20) - 1;
 
 const FIELD: u32 = 21;
 const MASK: u64 = (1 << FIELD) - 1;
@@ -64,6 +79,11 @@ impl Mark {
     pub(crate) fn packed(self) -> i64 {
         Self::delta(self.code())
     }
+
+    /// Which of the time window's counters the outcome goes to.
+    fn kind(self) -> usize {
+        (self.failure as usize) << 1 | self.slow as usize
+    }
 }
 
 /// The figures of a window.
@@ -83,8 +103,31 @@ impl Totals {
         }
     }
 
-    fn add(word: u64, delta: i64) -> u64 {
-        word.wrapping_add(delta as u64)
+    /// At most `most` calls: what a count window of `most` can hold (a packed field may run ahead
+    /// by the recorders part way through a call).
+    fn capped(self, most: u32) -> Self {
+        let calls = self.calls.min(most);
+        Self {
+            calls,
+            failures: self.failures.min(calls),
+            slow: self.slow.min(calls),
+        }
+    }
+
+    /// The figures from counts of each kind of outcome (see [`Mark::kind`]). Beyond `u32::MAX`
+    /// calls every figure is scaled down alike, so the rates stay what they are.
+    fn of_kinds([fast, slow, failed_fast, failed_slow]: [u64; KINDS]) -> Self {
+        let calls = fast
+            .saturating_add(slow)
+            .saturating_add(failed_fast)
+            .saturating_add(failed_slow);
+        let shift = (u64::BITS - calls.leading_zeros()).saturating_sub(u32::BITS);
+        let fit = |n: u64| (n >> shift) as u32;
+        Self {
+            calls: fit(calls),
+            failures: fit(failed_fast.saturating_add(failed_slow)),
+            slow: fit(slow.saturating_add(failed_slow)),
+        }
     }
 }
 
@@ -109,10 +152,10 @@ impl Window {
         }
     }
 
-    /// The totals now.
+    /// The totals at `now`, moving nothing.
     pub(crate) fn totals(&self, now: Option<Instant>) -> Totals {
         match self {
-            Window::Count(w) => Totals::unpack(w.totals.load(Acquire)),
+            Window::Count(w) => w.totals(),
             Window::Time(w) => w.totals(now.expect("a time window is given the time")),
         }
     }
@@ -165,67 +208,48 @@ impl CountWindow {
         let at = (self.next.fetch_add(1, Relaxed) % self.slots.len() as u64) as usize;
         let slot = &self.slots[at];
         let code = mark.code();
-        // Writing only what differs, with `swap`, accounts for every replaced outcome exactly
-        // once, so the totals always equal the ring's contents, even if two recorders a lap apart
-        // land on one slot.
         if slot.load(Acquire) == code {
             return None;
         }
+        // On the totals before it is in the ring, so that whoever takes it out (a recorder a lap
+        // ahead, a clear) takes off only what is there: the swap orders the two.
+        let added = mark.packed() as u64;
+        let before = self.totals.fetch_add(added, AcqRel);
         let old = slot.swap(code, AcqRel);
-        let delta = mark.packed() - Mark::delta(old);
-        if delta == 0 {
-            return None;
-        }
-        let before = self.totals.fetch_add(delta as u64, AcqRel);
-        Some(Totals::unpack(Totals::add(before, delta)))
+        let word = match Mark::delta(old) as u64 {
+            0 => before.wrapping_add(added),
+            removed => {
+                let before = self.totals.fetch_sub(removed, AcqRel);
+                if removed == added {
+                    return None;
+                }
+                before.wrapping_sub(removed)
+            }
+        };
+        Some(self.figures(word))
+    }
+
+    fn figures(&self, word: u64) -> Totals {
+        Totals::unpack(word).capped(self.slots.len() as u32)
+    }
+
+    fn totals(&self) -> Totals {
+        self.figures(self.totals.load(Acquire))
     }
 
     fn clear(&self) {
         for slot in self.slots.iter() {
+            // Off the totals only once out of the ring, as in `place`.
             let old = slot.swap(0, AcqRel);
-            self.totals.fetch_sub(Mark::delta(old) as u64, AcqRel);
+            if old != 0 {
+                self.totals.fetch_sub(Mark::delta(old) as u64, AcqRel);
+            }
         }
     }
 }
 
-/// Calls, failures and slow calls as three plain counters: a time window has no bound on how many
-/// calls it holds, so it does not pack them.
-#[derive(Debug, Default)]
-struct Counters([AtomicU64; 3]);
-
-impl Counters {
-    #[inline]
-    fn add(&self, mark: Mark) {
-        self.0[0].fetch_add(1, Relaxed);
-        if mark.failure {
-            self.0[1].fetch_add(1, Relaxed);
-        }
-        if mark.slow {
-            self.0[2].fetch_add(1, Relaxed);
-        }
-    }
-
-    fn take(&self) -> [u64; 3] {
-        [0, 1, 2].map(|i| self.0[i].swap(0, AcqRel))
-    }
-
-    fn sub(&self, counts: [u64; 3]) {
-        for (counter, n) in self.0.iter().zip(counts) {
-            counter.fetch_sub(n, AcqRel);
-        }
-    }
-
-    fn load(&self) -> [u64; 3] {
-        [0, 1, 2].map(|i| self.0[i].load(Acquire))
-    }
-}
-
-/// One thread stripe of a time window: its own buckets and their totals.
-#[derive(Debug)]
-struct Stripe {
-    buckets: Box<[Counters]>,
-    totals: Counters,
-}
+/// Kinds of outcome the time window counts apart: success or failure, fast or slow.
+const KINDS: usize = 4;
 
 /// The calls of the last `len * width`: fixed buckets, expired lazily when time moves past them,
 /// so a call costs O(1) whatever the window.
@@ -235,42 +259,49 @@ pub(crate) struct TimeWindow {
     /// Bucket width in nanoseconds.
     width: u64,
     len: u64,
-    stripes: Box<[Padded<Stripe>]>,
-    /// The newest bucket's epoch (bucket number since `start`); the buckets of epochs older than
-    /// `head - len + 1` have been emptied.
+    /// Per thread stripe, the calls of each kind it has recorded since the window was built.
+    stripes: Box<[Padded<[AtomicU64; KINDS]>]>,
+    /// Per bucket (`KINDS` counters each), the stripes' counts summed when the bucket's epoch
+    /// began, or when the window was last cleared if that is later.
+    marks: Box<[AtomicU64]>,
+    /// The newest bucket's epoch (bucket number since `start`): every call recorded so far
+    /// belongs to it or to an older one.
     head: AtomicU64,
-    /// The window held at least `minimum` calls when last summed, and has not moved forward since:
-    /// a plain success can change nothing then.
-    filled: AtomicBool,
+    /// Odd while `head` and `marks` change (under `rotate`), and two more after each change.
+    seq: AtomicU64,
+    /// The `seq` in which the window was seen to hold at least `minimum` calls (`u64::MAX`:
+    /// none). Within one `seq` the counts only grow, so a plain success can change nothing then.
+    filled: AtomicU64,
     minimum: u32,
-    /// Taken only to move the window forward, at most once per bucket width.
+    /// Taken to move the window forward (at most once per bucket width) or clear it, and by a
+    /// reader that overlapped either.
     rotate: Mutex<()>,
 }
 
-/// At most this many counters over all stripes: a window of many buckets gets fewer stripes.
-const MAX_STRIPED_BUCKETS: usize = 16_384;
-
 impl TimeWindow {
     pub(crate) fn new(window: Duration, buckets: usize, minimum: u32, start: Instant) -> Self {
-        let mut stripes = crate::sync::stripes(16);
-        while stripes > 1 && stripes * buckets > MAX_STRIPED_BUCKETS {
-            stripes /= 2;
-        }
+        Self::striped(window, buckets, minimum, start, crate::sync::stripes(16))
+    }
+
+    fn striped(
+        window: Duration,
+        buckets: usize,
+        minimum: u32,
+        start: Instant,
+        stripes: usize,
+    ) -> Self {
         let width = (window / buckets as u32).as_nanos() as u64;
         Self {
             start,
             width,
             len: buckets as u64,
             stripes: (0..stripes)
-                .map(|_| {
-                    Padded(Stripe {
-                        buckets: (0..buckets).map(|_| Counters::default()).collect(),
-                        totals: Counters::default(),
-                    })
-                })
+                .map(|_| Padded(std::array::from_fn(|_| AtomicU64::new(0))))
                 .collect(),
+            marks: (0..buckets * KINDS).map(|_| AtomicU64::new(0)).collect(),
             head: AtomicU64::new(0),
-            filled: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
+            filled: AtomicU64::new(u64::MAX),
             minimum,
             rotate: Mutex::new(()),
         }
@@ -280,11 +311,79 @@ impl TimeWindow {
         now.saturating_duration_since(self.start).as_nanos() as u64 / self.width
     }
 
-    /// Moves the window forward to `epoch`, emptying the buckets that leave it.
     #[inline]
-    fn advance(&self, epoch: u64) {
+    fn record(&self, mark: Mark, now: Instant) -> Option<Totals> {
+        let epoch = self.epoch(now);
         if self.head.load(Acquire) < epoch {
             self.rotate_to(epoch);
+        }
+        let stripe = &self.stripes[crate::sync::stripe(self.stripes.len())];
+        stripe[mark.kind()].fetch_add(1, Relaxed);
+        if mark == Mark::SUCCESS && self.filled.load(Acquire) == self.seq.load(Acquire) {
+            // One more success in a window past its minimum lowers both rates: no verdict.
+            return None;
+        }
+        let (totals, seq) = self.read(epoch);
+        if totals.calls >= self.minimum && self.filled.load(Relaxed) != seq {
+            self.filled.store(seq, Release);
+        }
+        Some(totals)
+    }
+
+    /// The stripes' counts summed (wrapping: only differences of them are ever used).
+    fn counts(&self) -> [u64; KINDS] {
+        self.stripes.iter().fold([0; KINDS], |sum, stripe| {
+            std::array::from_fn(|k| sum[k].wrapping_add(stripe[k].load(Relaxed)))
+        })
+    }
+
+    /// The figures of the window at `epoch` (or at `head`, if the window has moved past it),
+    /// and the `seq` they belong to. Moves nothing.
+    fn read(&self, epoch: u64) -> (Totals, u64) {
+        let seq = self.seq.load(Acquire);
+        if seq & 1 == 0 {
+            let totals = self.figures(epoch);
+            if self.seq.load(Acquire) == seq {
+                return (totals, seq);
+            }
+        }
+        // The window moved or was cleared while we read: read again where it cannot.
+        let _guard = self.rotate.lock().unwrap();
+        (self.figures(epoch), self.seq.load(Relaxed))
+    }
+
+    fn figures(&self, epoch: u64) -> Totals {
+        let head = self.head.load(Acquire);
+        let oldest = (epoch.max(head) + 1).saturating_sub(self.len);
+        if oldest > head {
+            // Every call so far belongs to a bucket that has left the window.
+            return Totals::default();
+        }
+        let at = (oldest % self.len) as usize * KINDS;
+        let marks: [u64; KINDS] = std::array::from_fn(|k| self.marks[at + k].load(Acquire));
+        // Read after the marks: a mark is the counts as they were when it was written, and the
+        // counts only grow, so none of these differences is negative.
+        let now = self.counts();
+        Totals::of_kinds(std::array::from_fn(|k| now[k].wrapping_sub(marks[k])))
+    }
+
+    /// Changes `head` or `marks` with `change`, `seq` odd meanwhile; called with `rotate` held.
+    fn change(&self, change: impl FnOnce()) {
+        let seq = self.seq.load(Relaxed);
+        self.seq.store(seq + 1, Relaxed);
+        // Every store `change` makes is a release: a reader that sees one sees `seq` odd after.
+        change();
+        self.seq.store(seq + 2, Release);
+    }
+
+    /// The buckets of `epochs` begin now: their marks are the counts so far.
+    fn mark(&self, epochs: impl Iterator<Item = u64>) {
+        let counts = self.counts();
+        for e in epochs {
+            let at = (e % self.len) as usize * KINDS;
+            for (k, n) in counts.iter().enumerate() {
+                self.marks[at + k].store(*n, Release);
+            }
         }
     }
 
@@ -295,63 +394,22 @@ impl TimeWindow {
         if head >= epoch {
             return;
         }
-        let n = self.len;
-        // The buckets of epochs head+1 ..= epoch are reused: each at most once.
-        for e in (head + 1).max(epoch.saturating_sub(n - 1))..=epoch {
-            for stripe in self.stripes.iter() {
-                stripe.totals.sub(stripe.buckets[(e % n) as usize].take());
-            }
-        }
-        // Calls left the window: the rates may have risen, so the next call is judged in full.
-        self.filled.store(false, Release);
-        self.head.store(epoch, Release);
-    }
-
-    #[inline]
-    fn record(&self, mark: Mark, now: Instant) -> Option<Totals> {
-        let epoch = self.epoch(now);
-        self.advance(epoch);
-        let stripe = &self.stripes[crate::sync::stripe(self.stripes.len())];
-        stripe.buckets[(epoch % self.len) as usize].add(mark);
-        stripe.totals.add(mark);
-        if mark == Mark::SUCCESS && self.filled.load(Acquire) {
-            // One more success in a window past its minimum lowers both rates: no verdict.
-            return None;
-        }
-        let totals = self.sum();
-        let filled = totals.calls >= self.minimum;
-        if self.filled.load(Relaxed) != filled {
-            self.filled.store(filled, Release);
-        }
-        Some(totals)
-    }
-
-    fn sum(&self) -> Totals {
-        let [calls, failures, slow] = self.stripes.iter().fold([0u64; 3], |acc, s| {
-            let c = s.totals.load();
-            [acc[0] + c[0], acc[1] + c[1], acc[2] + c[2]]
+        // The buckets of epochs head+1 ..= epoch begin now: each at most once.
+        let first = (head + 1).max((epoch + 1).saturating_sub(self.len));
+        self.change(|| {
+            self.mark(first..=epoch);
+            self.head.store(epoch, Release);
         });
-        let clamp = |n: u64| n.min(u32::MAX as u64) as u32;
-        Totals {
-            calls: clamp(calls),
-            failures: clamp(failures),
-            slow: clamp(slow),
-        }
     }
 
+    /// The figures at `now`, moving nothing.
     fn totals(&self, now: Instant) -> Totals {
-        self.advance(self.epoch(now));
-        self.sum()
+        self.read(self.epoch(now)).0
     }
 
     fn clear(&self) {
         let _guard = self.rotate.lock().unwrap();
-        for stripe in self.stripes.iter() {
-            for bucket in stripe.buckets.iter() {
-                stripe.totals.sub(bucket.take());
-            }
-        }
-        self.filled.store(false, Release);
+        self.change(|| self.mark(0..self.len));
     }
 }
 
@@ -507,5 +565,191 @@ mod tests {
                 if i % 2 == 0 { (1, 1) } else { (0, 0) }
             );
         }
+    }
+
+    #[test]
+    fn a_cleared_time_window_counts_only_later_calls_as_it_moves_on() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let w = TimeWindow::new(Duration::from_secs(4), 4, 1, start);
+        w.record(FAIL, at(0));
+        w.record(FAIL, at(1_500));
+        w.clear();
+        assert_eq!(w.totals(at(1_500)), Totals::default());
+        // Read later without any call in between: still empty, and reading moved nothing.
+        assert_eq!(w.totals(at(3_500)), Totals::default());
+        assert_eq!(w.head.load(Relaxed), 1);
+        w.record(OK, at(2_000));
+        w.record(FAIL, at(3_000));
+        assert_eq!(
+            w.totals(at(3_999)),
+            Totals {
+                calls: 2,
+                failures: 1,
+                slow: 0
+            }
+        );
+        // The bucket of 2..3 s leaves at 6 s, the one of 3..4 s at 7 s.
+        assert_eq!(w.totals(at(6_000)).calls, 1);
+        assert_eq!(w.totals(at(7_000)), Totals::default());
+    }
+
+    #[test]
+    fn figures_beyond_u32_keep_their_rates() {
+        let t = Totals::of_kinds([3 << 40, 0, 1 << 40, 0]);
+        assert_eq!(t.calls, 1 << 31);
+        assert_eq!(t.failures, 1 << 29);
+        assert_eq!(Totals::of_kinds([u64::MAX; KINDS]).calls, u32::MAX);
+        assert_eq!(
+            Totals::of_kinds([5, 1, 2, 1]),
+            Totals {
+                calls: 9,
+                failures: 3,
+                slow: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_count_window_never_shows_more_than_it_holds() {
+        let w = CountWindow::new(2);
+        // As if a recorder were between putting its failure on the totals and in the ring.
+        w.totals.fetch_add(FAIL.packed() as u64, Relaxed);
+        w.record(FAIL);
+        w.record(OK);
+        assert_eq!(
+            w.totals(),
+            Totals {
+                calls: 2,
+                failures: 2,
+                slow: 0
+            }
+        );
+    }
+}
+
+#[cfg(all(test, failguard_loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::Arc;
+    use loom::thread;
+
+    const OK: Mark = Mark::SUCCESS;
+    const FAIL: Mark = Mark {
+        failure: true,
+        slow: false,
+    };
+
+    /// Every interleaving with at most three preemptions (as the breaker's models).
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(f);
+    }
+
+    /// Figures a window holding at most `most` calls can show: none below zero (a wrapped
+    /// counter reads as billions), none above what it can hold.
+    fn in_range(t: Totals, most: u32) {
+        assert!(
+            t.calls <= most && t.failures <= t.calls && t.slow <= t.calls,
+            "{t:?} in a window of at most {most} calls"
+        );
+    }
+
+    /// A time window of one bucket of one second, on one stripe (fewer atomics keep the model
+    /// small; the stripes are summed alike); `at(s)` is `s` seconds into it.
+    fn time_window() -> (Arc<TimeWindow>, impl Fn(u64) -> Instant + Clone) {
+        let start = Instant::now();
+        let w = Arc::new(TimeWindow::striped(Duration::from_secs(1), 1, 1, start, 1));
+        (w, move |s| start + Duration::from_secs(s))
+    }
+
+    /// A reset (or the breaker closing) clears the window while a call is being recorded.
+    #[test]
+    fn loom_a_clear_racing_a_recorder_keeps_the_time_window_in_range() {
+        model(|| {
+            let (w, at) = time_window();
+            let recorder = {
+                let (w, at) = (w.clone(), at.clone());
+                thread::spawn(move || {
+                    if let Some(t) = w.record(FAIL, at(0)) {
+                        in_range(t, 1);
+                    }
+                })
+            };
+            w.clear();
+            in_range(w.totals(at(0)), 1);
+            recorder.join().unwrap();
+            in_range(w.totals(at(0)), 1);
+        });
+    }
+
+    /// A call recorded into the window's bucket while another call, a whole window later, moves
+    /// the window on and so empties that bucket.
+    #[test]
+    fn loom_the_window_moving_on_under_a_recorder_keeps_the_time_window_in_range() {
+        model(|| {
+            let (w, at) = time_window();
+            let late = {
+                let (w, at) = (w.clone(), at.clone());
+                thread::spawn(move || {
+                    if let Some(t) = w.record(FAIL, at(0)) {
+                        in_range(t, 2);
+                    }
+                })
+            };
+            let mover = {
+                let (w, at) = (w.clone(), at.clone());
+                thread::spawn(move || {
+                    if let Some(t) = w.record(OK, at(1)) {
+                        in_range(t, 2);
+                    }
+                })
+            };
+            in_range(w.totals(at(1)), 2);
+            late.join().unwrap();
+            mover.join().unwrap();
+            // The mover's success is in the window; the late failure only if it landed after the
+            // window moved (it then counts in the newest bucket).
+            let t = w.totals(at(1));
+            in_range(t, 2);
+            assert!(t.calls >= 1 && t.calls - t.failures == 1, "{t:?}");
+        });
+    }
+
+    /// The packed word as stored, without any capping: what a reader could see.
+    fn raw(w: &CountWindow) -> Totals {
+        Totals::unpack(w.totals.load(Acquire))
+    }
+
+    /// A ring of one slot: a failure and a success land on it a lap apart while a clear empties
+    /// it. The packed totals never borrow across fields (they run ahead of the ring by at most
+    /// the two recorders), and once everyone is done they equal the ring's contents.
+    #[test]
+    fn loom_recorders_a_lap_apart_and_a_clear_keep_the_count_window_in_range() {
+        model(|| {
+            let w = Arc::new(CountWindow::new(1));
+            let threads: Vec<_> = [Some(FAIL), Some(OK), None]
+                .into_iter()
+                .map(|mark| {
+                    let w = w.clone();
+                    thread::spawn(move || match mark {
+                        Some(mark) => {
+                            w.record(mark);
+                        }
+                        None => w.clear(),
+                    })
+                })
+                .collect();
+            in_range(raw(&w), 3);
+            for t in threads {
+                t.join().unwrap();
+            }
+            let ring = w
+                .slots
+                .iter()
+                .fold(0u64, |sum, s| sum + Mark::delta(s.load(Acquire)) as u64);
+            assert_eq!(raw(&w), Totals::unpack(ring), "the totals equal the ring");
+        });
     }
 }

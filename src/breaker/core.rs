@@ -157,6 +157,10 @@ impl Permit {
     /// No permit: the call was rejected, or its outcome already recorded.
     pub(crate) const NONE: Permit = Permit(u64::MAX);
 
+    /// Not asked for yet: the call has not been polled. Like `NONE`, a state word no breaker
+    /// reaches (its generation would have to wrap 2^59 times).
+    pub(crate) const UNASKED: Permit = Permit(u64::MAX - 1);
+
     fn generation(self) -> u64 {
         self.0 >> CODE_BITS
     }

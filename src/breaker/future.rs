@@ -34,9 +34,9 @@ pin_project! {
     /// # Cancel safety
     ///
     /// Dropping it before the call finishes records nothing and gives back a half-open probe
-    /// permit if it held one. The permit is owned by a guard from the moment it is taken until
-    /// the outcome is recorded, so a panic in the operation, an inner service or the classifier
-    /// gives it back too.
+    /// permit if it held one. The call owns its permit from the moment it is taken until the
+    /// outcome is recorded (the classifier runs first), so a panic in the operation, an inner
+    /// service or the classifier unwinds through this drop and gives the permit back too.
     #[must_use = "futures do nothing unless polled"]
     pub struct BreakerCall<Inner, H>
     where
@@ -44,30 +44,23 @@ pin_project! {
     {
         #[pin]
         inner: Inner,
-        stage: Stage<H>,
-    }
-}
-
-enum Stage<H: Deref<Target = BreakerState>> {
-    Start,
-    Admitted {
-        permit: PermitGuard<H>,
+        state: H,
+        // One plain word, read back cheaply on the happy path: `UNASKED` before the first poll,
+        // the permit while the call runs, `NONE` once rejected or recorded.
+        permit: Permit,
         start: Option<Instant>,
-    },
-    Done,
-}
+    }
 
-/// A taken permit, given back on drop unless its outcome was recorded.
-struct PermitGuard<H: Deref<Target = BreakerState>> {
-    state: H,
-    permit: Permit,
-}
-
-impl<H: Deref<Target = BreakerState>> Drop for PermitGuard<H> {
-    fn drop(&mut self) {
-        let permit = std::mem::replace(&mut self.permit, Permit::NONE);
-        if permit != Permit::NONE {
-            self.state.cancel(permit);
+    impl<Inner, H> PinnedDrop for BreakerCall<Inner, H>
+    where
+        H: Deref<Target = BreakerState>,
+    {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let permit = std::mem::replace(this.permit, Permit::NONE);
+            if permit != Permit::NONE && permit != Permit::UNASKED {
+                this.state.cancel(permit);
+            }
         }
     }
 }
@@ -85,7 +78,9 @@ where
     fn start(&self) -> Self::Call {
         BreakerCall {
             inner: self.op.start(),
-            stage: Stage::Start,
+            state: self.state.clone(),
+            permit: Permit::UNASKED,
+            start: None,
         }
     }
 
@@ -100,38 +95,34 @@ where
         P: FnOnce(&mut Op, Pin<&mut Op::Call>, &mut Context<'_>) -> Poll<Outcome<Op>>,
     {
         let this = call.project();
-        if let Stage::Start = this.stage {
-            match self.state.admit() {
+        if *this.permit == Permit::UNASKED {
+            match this.state.admit() {
                 Admission::Admit(permit) => {
-                    *this.stage = Stage::Admitted {
-                        start: self.state.start(),
-                        permit: PermitGuard {
-                            state: self.state.clone(),
-                            permit,
-                        },
-                    }
+                    *this.permit = permit;
+                    *this.start = this.state.start();
                 }
                 Admission::Reject { retry_after } => {
-                    *this.stage = Stage::Done;
-                    let open = self.state.open_error(retry_after);
-                    return Poll::Ready(Err(Op::Error::from_rejection(Rejection::CircuitOpen(
-                        open,
-                    ))));
+                    *this.permit = Permit::NONE;
+                    return Poll::Ready(Err(reject(this.state, retry_after)));
                 }
             }
         }
         let result = ready!(poll_inner(&mut self.op, this.inner, cx));
-        match std::mem::replace(this.stage, Stage::Done) {
-            Stage::Admitted { mut permit, start } => {
-                // The guard still holds the permit while the classifier runs.
-                let outcome = self.classify.classify(&result);
-                let taken = std::mem::replace(&mut permit.permit, Permit::NONE);
-                self.state.record(taken, start, outcome);
-            }
-            Stage::Start | Stage::Done => panic!("a breaker call polled after completion"),
+        let permit = *this.permit;
+        if permit != Permit::NONE {
+            // The call still owns the permit while the classifier runs: if it panics, the drop
+            // gives the permit back.
+            let outcome = self.classify.classify(&result);
+            *this.permit = Permit::NONE;
+            this.state.record(permit, *this.start, outcome);
         }
         Poll::Ready(result)
     }
+}
+
+#[cold]
+fn reject<E: PolicyError>(state: &BreakerState, retry_after: Option<std::time::Duration>) -> E {
+    E::from_rejection(Rejection::CircuitOpen(state.open_error(retry_after)))
 }
 
 impl<Inner, H> std::fmt::Debug for BreakerCall<Inner, H>
@@ -139,13 +130,8 @@ where
     H: Deref<Target = BreakerState>,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let stage = match self.stage {
-            Stage::Start => "start",
-            Stage::Admitted { .. } => "admitted",
-            Stage::Done => "done",
-        };
         f.debug_struct("BreakerCall")
-            .field("stage", &stage)
+            .field("state", &*self.state)
             .finish_non_exhaustive()
     }
 }

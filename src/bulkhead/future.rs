@@ -38,7 +38,7 @@ pin_project! {
     ///
     /// Dropping it at any point frees what it holds at once: a waiting place, a permit granted
     /// while it was not looking (passed on to the next waiter), or the permit of a running call.
-    /// Each is owned by a guard, so a panic in the call gives it back too.
+    /// A panic in the call unwinds through the same drop, so it gives the permit back too.
     #[must_use = "futures do nothing unless polled"]
     pub struct BulkheadCall<Inner, H>
     where
@@ -48,7 +48,26 @@ pin_project! {
         inner: Inner,
         #[pin]
         timer: Timer,
-        phase: Phase<H>,
+        phase: Phase,
+        state: H,
+    }
+
+    impl<Inner, H> PinnedDrop for BulkheadCall<Inner, H>
+    where
+        H: Deref<Target = BulkheadState>,
+    {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            match std::mem::replace(this.phase, Phase::Done) {
+                Phase::Waiting(waiter) => {
+                    if this.state.cancel(&waiter) {
+                        this.state.release();
+                    }
+                }
+                Phase::Running => this.state.release(),
+                Phase::Start | Phase::Done => {}
+            }
+        }
     }
 }
 
@@ -61,36 +80,12 @@ pin_project! {
     }
 }
 
-enum Phase<H: Deref<Target = BulkheadState>> {
+#[derive(Debug)]
+enum Phase {
     Start,
-    Waiting(WaitGuard<H>),
-    Running(PermitGuard<H>),
+    Waiting(Arc<Waiter>),
+    Running,
     Done,
-}
-
-/// A place in the wait list: dropping it leaves the list, passing on a permit granted meanwhile.
-struct WaitGuard<H: Deref<Target = BulkheadState>> {
-    state: H,
-    waiter: Option<Arc<Waiter>>,
-}
-
-impl<H: Deref<Target = BulkheadState>> Drop for WaitGuard<H> {
-    fn drop(&mut self) {
-        if let Some(waiter) = self.waiter.take() {
-            if self.state.cancel(&waiter) {
-                self.state.release();
-            }
-        }
-    }
-}
-
-/// A held permit, returned on drop.
-struct PermitGuard<H: Deref<Target = BulkheadState>>(H);
-
-impl<H: Deref<Target = BulkheadState>> Drop for PermitGuard<H> {
-    fn drop(&mut self) {
-        self.0.release();
-    }
 }
 
 impl<Op, H> Applied for Bulkheaded<Op, H>
@@ -107,6 +102,7 @@ where
             inner: self.op.start(),
             timer: Timer::Unarmed,
             phase: Phase::Start,
+            state: self.state.clone(),
         }
     }
 
@@ -123,56 +119,42 @@ where
         let mut this = call.project();
         loop {
             match this.phase {
-                Phase::Running(_) => {
+                Phase::Running => {
                     let result = ready!(poll_inner(&mut self.op, this.inner, cx));
-                    // Dropping the guard returns the permit the moment the call finishes.
                     *this.phase = Phase::Done;
+                    this.state.release();
                     return Poll::Ready(result);
                 }
-                Phase::Start => match self.state.acquire() {
-                    Admission::Admitted => {
-                        *this.phase = Phase::Running(PermitGuard(self.state.clone()));
-                    }
+                Phase::Start => match this.state.acquire() {
+                    Admission::Admitted => *this.phase = Phase::Running,
                     Admission::Wait(waiter) => {
-                        *this.phase = Phase::Waiting(WaitGuard {
-                            state: self.state.clone(),
-                            waiter: Some(waiter),
-                        });
+                        *this.phase = Phase::Waiting(waiter);
                         this.timer.set(Timer::Armed {
-                            sleep: tokio::time::sleep(self.state.max_wait),
+                            sleep: tokio::time::sleep(this.state.max_wait),
                         });
                     }
                     Admission::Rejected => {
                         *this.phase = Phase::Done;
-                        return Poll::Ready(Err(reject(&self.state, BulkheadFullReason::Full)));
+                        return Poll::Ready(Err(reject(this.state, BulkheadFullReason::Full)));
                     }
                 },
-                Phase::Waiting(guard) => {
-                    let waiter = guard
-                        .waiter
-                        .as_ref()
-                        .expect("a waiting guard holds its waiter");
-                    if self.state.poll_granted(waiter, cx.waker()) {
-                        guard.waiter = None;
-                        *this.phase = Phase::Running(PermitGuard(self.state.clone()));
+                Phase::Waiting(waiter) => {
+                    if this.state.poll_granted(waiter, cx.waker()) {
+                        *this.phase = Phase::Running;
                         continue;
                     }
                     let TimerProj::Armed { sleep } = this.timer.as_mut().project() else {
                         unreachable!("the timer is armed when waiting starts")
                     };
                     ready!(sleep.poll(cx));
-                    let waiter = guard
-                        .waiter
-                        .take()
-                        .expect("a waiting guard holds its waiter");
-                    if self.state.cancel(&waiter) {
+                    if this.state.cancel(waiter) {
                         // Granted just as the wait ran out: the permit wins.
-                        *this.phase = Phase::Running(PermitGuard(self.state.clone()));
+                        *this.phase = Phase::Running;
                         continue;
                     }
                     *this.phase = Phase::Done;
-                    self.state.count_rejection();
-                    return Poll::Ready(Err(reject(&self.state, BulkheadFullReason::WaitTimedOut)));
+                    this.state.count_rejection();
+                    return Poll::Ready(Err(reject(this.state, BulkheadFullReason::WaitTimedOut)));
                 }
                 Phase::Done => panic!("a bulkhead call polled after completion"),
             }
@@ -191,14 +173,8 @@ where
     H: Deref<Target = BulkheadState>,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let phase = match self.phase {
-            Phase::Start => "start",
-            Phase::Waiting(_) => "waiting",
-            Phase::Running(_) => "running",
-            Phase::Done => "done",
-        };
         f.debug_struct("BulkheadCall")
-            .field("phase", &phase)
+            .field("phase", &self.phase)
             .finish_non_exhaustive()
     }
 }

@@ -4,8 +4,8 @@ use std::future::Future;
 
 use crate::{
     Timeout,
-    policy::{CallFuture, FutureOp, Lifted},
-    timeout::Timed,
+    policy::{CallFuture, Deferred, FutureOp, Lifted},
+    timeout::{Timed, TimeoutCall},
 };
 
 /// Policies as methods on futures, in the spirit of `tokio_util` and `backon`.
@@ -50,10 +50,11 @@ pub trait FutureExt: Future + Sized {
     where
         Self: Future<Output = Result<T, E>>,
     {
-        CallFuture::new(Timed {
-            op: FutureOp::new(Lifted::new(self)),
+        let op = Timed {
+            op: FutureOp::made(),
             timeout: timeout.clone(),
-        })
+        };
+        CallFuture::from_parts(op, TimeoutCall::lent(Deferred::made(Lifted::new(self))))
     }
 }
 

@@ -21,7 +21,9 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Guarded<Op, H, C> {
     pub(crate) op: Op,
-    pub(crate) state: H,
+    // `None` only in a tower call, whose one call state was made with the handle moved into it
+    // (one `Arc` clone per call, not two).
+    pub(crate) state: Option<H>,
     pub(crate) classify: C,
 }
 
@@ -78,13 +80,16 @@ where
     fn start(&self) -> Self::Call {
         BreakerCall {
             inner: self.op.start(),
-            state: self.state.clone(),
+            state: self
+                .state
+                .clone()
+                .expect("an operation lent its breaker to its one call"),
             permit: Permit::UNASKED,
             start: None,
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn poll_with<P>(
         &mut self,
         call: Pin<&mut Self::Call>,
@@ -117,6 +122,19 @@ where
             this.state.record(permit, *this.start, outcome);
         }
         Poll::Ready(result)
+    }
+}
+
+impl<Inner, H: Deref<Target = BreakerState>> BreakerCall<Inner, H> {
+    /// A call not yet asked for, holding the breaker itself.
+    #[cfg(feature = "tower")]
+    pub(crate) fn lent(inner: Inner, state: H) -> Self {
+        Self {
+            inner,
+            state,
+            permit: Permit::UNASKED,
+            start: None,
+        }
     }
 }
 

@@ -3,10 +3,10 @@ use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{BreakerState, CircuitBreaker, Guarded};
+use super::{BreakerCall, BreakerState, CircuitBreaker, Guarded};
 use crate::{
     Classify, PolicyError,
-    policy::{CallFuture, ServiceOp},
+    policy::{CallFuture, Deferred, ServiceOp},
     sync::Arc,
 };
 
@@ -89,10 +89,11 @@ where
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        CallFuture::new(Guarded {
+        let op = Guarded {
             op: ServiceOp::take_ready(&mut self.inner, req),
-            state: self.state.clone(),
+            state: None,
             classify: self.classify.clone(),
-        })
+        };
+        CallFuture::from_parts(op, BreakerCall::lent(Deferred::IDLE, self.state.clone()))
     }
 }

@@ -389,7 +389,7 @@ where
     fn apply(self, op: Op) -> Self::Output {
         Guarded {
             op,
-            state: &*self.state,
+            state: Some(&*self.state),
             classify: self.classify.clone(),
         }
     }
@@ -406,7 +406,7 @@ where
     fn apply(self, op: Op) -> Self::Output {
         Guarded {
             op,
-            state: self.state,
+            state: Some(self.state),
             classify: self.classify,
         }
     }

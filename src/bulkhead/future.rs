@@ -25,7 +25,9 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Bulkheaded<Op, H> {
     pub(crate) op: Op,
-    pub(crate) state: H,
+    // `None` only in a tower call, whose one call state was made with the handle moved into it
+    // (one `Arc` clone per call, not two).
+    pub(crate) state: Option<H>,
 }
 
 pin_project! {
@@ -102,11 +104,14 @@ where
             inner: self.op.start(),
             timer: Timer::Unarmed,
             phase: Phase::Start,
-            state: self.state.clone(),
+            state: self
+                .state
+                .clone()
+                .expect("an operation lent its bulkhead to its one call"),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn poll_with<P>(
         &mut self,
         call: Pin<&mut Self::Call>,
@@ -158,6 +163,19 @@ where
                 }
                 Phase::Done => panic!("a bulkhead call polled after completion"),
             }
+        }
+    }
+}
+
+impl<Inner, H: Deref<Target = BulkheadState>> BulkheadCall<Inner, H> {
+    /// A call not yet admitted, holding the bulkhead itself.
+    #[cfg(feature = "tower")]
+    pub(crate) fn lent(inner: Inner, state: H) -> Self {
+        Self {
+            inner,
+            timer: Timer::Unarmed,
+            phase: Phase::Start,
+            state,
         }
     }
 }

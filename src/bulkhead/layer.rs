@@ -3,8 +3,8 @@ use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Bulkhead, BulkheadState, Bulkheaded};
-use crate::policy::{CallFuture, ServiceOp};
+use super::{Bulkhead, BulkheadCall, BulkheadState, Bulkheaded};
+use crate::policy::{CallFuture, Deferred, ServiceOp};
 use crate::{PolicyError, sync::Arc};
 
 /// A [`Bulkhead`] as a tower [`Layer`].
@@ -89,9 +89,10 @@ where
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        CallFuture::new(Bulkheaded {
+        let op = Bulkheaded {
             op: ServiceOp::take_ready(&mut self.inner, req),
-            state: self.state.clone(),
-        })
+            state: None,
+        };
+        CallFuture::from_parts(op, BulkheadCall::lent(Deferred::IDLE, self.state.clone()))
     }
 }

@@ -272,7 +272,7 @@ impl<'a, Op: Operation> Apply<Op> for &'a Bulkhead {
     fn apply(self, op: Op) -> Self::Output {
         Bulkheaded {
             op,
-            state: &self.state,
+            state: Some(&self.state),
         }
     }
 }
@@ -284,7 +284,7 @@ impl<Op: Operation> Apply<Op> for Bulkhead {
     fn apply(self, op: Op) -> Self::Output {
         Bulkheaded {
             op,
-            state: self.state,
+            state: Some(self.state),
         }
     }
 }

@@ -63,7 +63,7 @@ where
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn poll_with<P>(
         &mut self,
         call: Pin<&mut Self::Call>,
@@ -89,6 +89,16 @@ where
         match state.project() {
             StateProj::Fallback { future } => future.poll(cx),
             StateProj::Primary { .. } => unreachable!("the fallback was started above"),
+        }
+    }
+}
+
+impl<Inner, G> FallbackCall<Inner, G> {
+    /// A call whose primary state the caller made.
+    #[cfg(feature = "tower")]
+    pub(crate) fn lent(inner: Inner) -> Self {
+        Self {
+            state: State::Primary { inner },
         }
     }
 }

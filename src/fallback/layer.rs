@@ -9,8 +9,10 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Fallback, FromAsync, FromFn, FromService, Handler, Value, When, WithFallback};
-use crate::policy::{CallFuture, FutureOp};
+use super::{
+    Fallback, FallbackCall, FromAsync, FromFn, FromService, Handler, Value, When, WithFallback,
+};
+use crate::policy::{CallFuture, Deferred, FutureOp};
 use crate::{Name, PolicyError};
 
 /// A [`Fallback`] as a tower [`Layer`].
@@ -135,10 +137,11 @@ where
     fn call(&mut self, req: Req) -> Self::Future {
         // Nothing to admit: the inner service is called now.
         let handler = A::handler(&self.fallback, &req);
-        CallFuture::new(WithFallback {
-            op: FutureOp::new(self.inner.call(req)),
+        let op = WithFallback {
+            op: FutureOp::made(),
             handler,
-        })
+        };
+        CallFuture::from_parts(op, FallbackCall::lent(Deferred::made(self.inner.call(req))))
     }
 }
 

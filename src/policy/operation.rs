@@ -96,7 +96,7 @@ impl<A: Applied> Operation for A {
         Applied::start(self)
     }
 
-    #[inline]
+    #[inline(always)]
     fn poll_once(
         &mut self,
         call: Pin<&mut Self::Call>,
@@ -111,7 +111,7 @@ where
     A: Applied,
     A::Inner: OperationMut,
 {
-    #[inline]
+    #[inline(always)]
     fn poll_mut(
         &mut self,
         call: Pin<&mut Self::Call>,
@@ -162,6 +162,14 @@ impl<Fut> Deferred<Fut> {
     pub(crate) const IDLE: Self = Self {
         state: DeferredState::Idle,
     };
+
+    /// A call already made: its future, placed in the call state from the start so it is not
+    /// moved on the first poll.
+    pub(crate) fn made(future: Fut) -> Self {
+        Self {
+            state: DeferredState::Running { future },
+        }
+    }
 }
 
 impl<Fut: Future> Deferred<Fut> {
@@ -258,6 +266,11 @@ impl<F> FutureOp<F> {
     /// `future` as an operation.
     pub fn new(future: F) -> Self {
         Self(Some(future))
+    }
+
+    /// An operation whose future is already in its call state ([`Deferred::made`]).
+    pub(crate) fn made() -> Self {
+        Self(None)
     }
 }
 
@@ -367,12 +380,20 @@ impl<Op: Operation> CallFuture<Op> {
             op,
         }
     }
+
+    /// The one call of `op`, whose state the caller made (a tower door moving its handle into
+    /// the call rather than cloning it twice, or a future placed in its call state).
+    pub(crate) fn from_parts(op: Op, call: Op::Call) -> Self {
+        Self { op, call }
+    }
 }
 
 impl<Op: Operation> Future for CallFuture<Op> {
     type Output = Result<Op::Ok, Op::Error>;
 
-    #[inline]
+    // Always: the caller's loop should see the whole happy path. Out of line, the large
+    // `Poll<Result<T, Error<E>>>` goes through memory, and reading it back stalls.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         this.op.poll_once(this.call, cx)

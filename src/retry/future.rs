@@ -198,7 +198,7 @@ where
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn poll_retry(
         &mut self,
         mut call: Pin<&mut RetryCall<A::Call>>,

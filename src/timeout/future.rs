@@ -71,7 +71,7 @@ where
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn poll_with<P>(
         &mut self,
         call: Pin<&mut Self::Call>,
@@ -96,6 +96,16 @@ where
         };
         ready!(sleep.poll(cx));
         Poll::Ready(Err(elapsed(timeout)))
+    }
+}
+
+impl<Inner> TimeoutCall<Inner> {
+    /// A call whose inner state the caller made.
+    pub(crate) fn lent(inner: Inner) -> Self {
+        Self {
+            inner,
+            timer: Timer::Unarmed,
+        }
     }
 }
 

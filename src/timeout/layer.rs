@@ -3,9 +3,9 @@ use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Timed, Timeout};
+use super::{Timed, Timeout, TimeoutCall};
 use crate::PolicyError;
-use crate::policy::{CallFuture, FutureOp};
+use crate::policy::{CallFuture, Deferred, FutureOp};
 
 /// A [`Timeout`] as a tower [`Layer`].
 ///
@@ -97,9 +97,10 @@ where
     fn call(&mut self, req: Req) -> Self::Future {
         // Nothing to admit: the inner service is called now, and the clock starts at the first
         // poll that finds it pending.
-        CallFuture::new(Timed {
-            op: FutureOp::new(self.inner.call(req)),
+        let op = Timed {
+            op: FutureOp::made(),
             timeout: self.timeout.clone(),
-        })
+        };
+        CallFuture::from_parts(op, TimeoutCall::lent(Deferred::made(self.inner.call(req))))
     }
 }

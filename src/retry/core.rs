@@ -46,7 +46,7 @@ impl<E, F: Fn(&E) -> bool> RetryError<E> for F {
 /// | `Timeout` (an attempt took too long) | yes, after the backoff |
 /// | `BulkheadFull`, `QueueFull`, `QueueTimeout` (momentary overload) | yes, after the backoff |
 /// | `CircuitOpen` with a `retry_after` | yes, but no sooner than `retry_after` (and not at all when that is beyond the backoff's cap) |
-/// | `CircuitOpen` without one (forced open, or every half-open probe taken) | no: nobody knows when it will pass |
+/// | `CircuitOpen` without one (forced open) | no: nobody knows when it will pass |
 /// | `QueueClosed` (shut down, workers gone, or the work panicked) | no: it will not get better by trying again |
 ///
 /// ```

@@ -376,10 +376,18 @@ async fn a_panic_under_a_retry_gives_the_probe_permit_back() {
 
 #[tokio::test(start_paused = true)]
 async fn tower_a_panicking_inner_call_or_classifier_gives_the_probe_permit_back() {
-    for panic_in in ["call", "future", "classifier"] {
+    for (panic_in, retried) in [
+        ("call", false),
+        ("future", false),
+        ("classifier", false),
+        ("call", true),
+        ("classifier", true),
+    ] {
         let breaker = probing_breaker();
         open_then_half_open(&breaker).await;
+        let retry = retried.then(|| Retry::new(3).unwrap().layer());
         let svc = ServiceBuilder::new()
+            .option_layer(retry)
             .layer(breaker.layer())
             .map_err(Error::Inner)
             .service(service_fn(move |()| {

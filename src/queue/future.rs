@@ -25,7 +25,9 @@ pin_project! {
     /// The item is submitted when the future is created (by [`Queue::call`](super::Queue::call),
     /// [`Queue::submit`](super::Queue::submit) or the tower service's `call`); the future only
     /// waits for the outcome. If the queue rejected the item, the first poll returns the error
-    /// without waiting.
+    /// without waiting. In a composed policy (`queue.wrap(..)`, `outer.wrap(queue)`) admission is
+    /// lazy, as for every policy: the item is submitted when the composed call is first polled,
+    /// and the policies inside the queue admit it when a worker runs it.
     ///
     /// # Cancel safety
     ///

@@ -224,7 +224,10 @@ impl Queue {
     }
 
     /// Submits the future `f` makes and waits for its result. The closure runs now, on the
-    /// caller's task; the future runs on a worker.
+    /// caller's task, and the item takes its place in the queue at once (this is the queue's own
+    /// submission, like [`submit`](Self::submit)); the future runs on a worker. Composed with
+    /// other policies, the queue submits when the composed call is first polled instead; see
+    /// [`policy`](crate::policy).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -18,6 +18,14 @@
 //! `force_open`, `disable` and `reset` move the breaker by hand to `ForcedOpen` (rejects until
 //! reset), `Disabled` (every call flows, nothing is recorded) or a fresh `Closed`.
 //!
+//! # When the breaker decides
+//!
+//! On the call's first poll, not when its future is built (admission is lazy, see
+//! [`policy`](crate::policy)): a call that waited in a bulkhead or queue outside the breaker meets
+//! the breaker as it is when the call starts, and if the breaker turns it away, nothing inside it
+//! runs. A probe permit is held by the call until its outcome is recorded, and a panic in the
+//! call or the classifier gives it back.
+//!
 //! # Boundary conventions
 //!
 //! | rule | convention |

@@ -20,6 +20,11 @@
 //!
 //! A newcomer never overtakes a waiter: while anyone waits, new calls queue behind them.
 //!
+//! # When the bulkhead admits
+//!
+//! On the call's first poll (admission is lazy, see [`policy`](crate::policy)); nothing inside the
+//! bulkhead runs until the permit is held, and a panic inside gives the permit back.
+//!
 //! # Costs
 //!
 //! Uncontended, a call costs one compare-and-swap to take a permit and one atomic decrement to

@@ -12,6 +12,9 @@
 //!
 //! Put a fallback outermost: it then also covers the rejections of every policy inside it.
 //!
+//! A fallback admits every call: it calls the operation inside it on the first poll (see
+//! [`policy`](crate::policy)) and steps in only once that call has failed or been rejected.
+//!
 //! # Examples
 //!
 //! ```

@@ -29,6 +29,13 @@
 //! the item), and a worker that reaches an item at or after that instant fails it the same way,
 //! so an item nobody polls is never run late either.
 //!
+//! # When the work is admitted
+//!
+//! The policies inside a queue decide when a worker starts the work, not when it was queued (see
+//! [`policy`](crate::policy)): a backlog queued while a breaker inside was closed meets the
+//! breaker as it is when each item runs. The queue owns what it runs, cloning the policy handles
+//! inside it into each item.
+//!
 //! # Shutdown
 //!
 //! [`close`](Queue::close) stops accepting and lets the workers finish everything already queued;

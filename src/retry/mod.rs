@@ -33,6 +33,13 @@
 //! any answer is no, the last outcome is returned; a `retry.exhausted` or
 //! `retry.budget_exhausted` event says why.
 //!
+//! # Attempts
+//!
+//! Each attempt is a fresh call through the policies inside the retry, admitted afresh (see
+//! [`policy`](crate::policy)): the closure is called only for attempts they let through. Between
+//! two attempts the retry always gives the scheduler a turn, even with a zero delay, so a timeout
+//! around it fires and other tasks run.
+//!
 //! # Why the last outcome, and not a "retries exhausted" error
 //!
 //! The caller wrote code for the operation's errors: a 404 handler, a `Timeout` arm. Wrapping

@@ -19,6 +19,12 @@
 //! Inside a retry a timeout bounds each attempt; outside it bounds the whole operation, retries
 //! and their waits included. See the crate docs for the recommended order.
 //!
+//! # When the clock starts
+//!
+//! At the first poll that finds the call pending: a timeout around a bulkhead or queue bounds the
+//! wait there as well as the call. Nothing is admitted or refused by a timeout, so it calls the
+//! operation inside it on the first poll (see [`policy`](crate::policy)).
+//!
 //! # Examples
 //!
 //! ```

@@ -115,6 +115,7 @@
 //! |---|---|---|
 //! | `tower` | tower `Layer`/`Service` adapters for every policy | yes |
 //! | `tracing` | `tracing` events under the `failguard` target | yes |
+//! | `http` | `failguard::http`: server-fault classifiers and `Retry-After` parsing on the `http` crate's types | no |
 //!
 //! tokio (its `time` feature) is always required: every policy reads time through
 //! `tokio::time`, so `#[tokio::test(start_paused = true)]` drives every policy exactly.
@@ -134,6 +135,8 @@ pub mod error;
 mod events;
 mod ext;
 pub mod fallback;
+#[cfg(feature = "http")]
+pub mod http;
 mod name;
 mod outcome;
 pub mod policy;

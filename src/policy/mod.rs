@@ -9,6 +9,30 @@
 //! one for every attempt ([`OperationMut::poll_mut`]), which is why the user's closure must be
 //! `FnMut` only when a retry is in the stack.
 //!
+//! # Holding a stack
+//!
+//! - **By its own type**, in a struct or a `static`: `Wrap<Wrap<Retry, CircuitBreaker>, Timeout>`
+//!   and so on. Nothing is boxed and nothing allocates per call.
+//! - **Behind one type**, [`BoxPolicy<T, E>`](BoxPolicy), for a stack chosen at run time (from
+//!   configuration) or stored where its full type is a chore; a few allocations per call.
+//! - **To read a policy's figures** (a breaker's [`snapshot`](crate::CircuitBreaker::snapshot)),
+//!   keep a clone of its handle before wrapping it: handles share their state, so the clone sees
+//!   every call made through the stack.
+//!
+//! ```
+//! use std::time::Duration;
+//! use failguard::{CircuitBreaker, Policy, Timeout};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), failguard::ConfigError> {
+//! let breaker = CircuitBreaker::builder().name("users").build()?;
+//! let policy = breaker.clone().wrap(Timeout::new(Duration::from_secs(1))?);
+//! policy.call(|| async { Ok::<_, std::io::Error>(()) }).await.unwrap();
+//! assert_eq!(breaker.snapshot().calls, 1); // the kept clone sees the stack's calls
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Admission is lazy
 //!
 //! A policy decides when its call is first polled, not when the future is built, and it makes
@@ -75,9 +99,11 @@
 //! ```
 
 mod around;
+mod boxed;
 mod operation;
 
 pub use around::{Around, Chain, ToOwnedPolicy};
+pub use boxed::{BoxFuture, BoxPolicy, DynPolicy};
 #[cfg(feature = "tower")]
 pub use operation::ServiceOp;
 pub use operation::{

@@ -78,7 +78,7 @@ fn app(protected: bool) -> Result<Router, failguard::ConfigError> {
             .layer(HandleErrorLayer::new(rejected))
             .layer(queue.layer())
             .layer(timeout.layer())
-            .map_err(|never: Infallible| -> Error<Infallible> { match never {} }),
+            .map_err(Error::Inner),
     ))
 }
 

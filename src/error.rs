@@ -21,8 +21,15 @@ use crate::{Name, queue::Overflow};
 /// `#[non_exhaustive]`: policies added later add variants without breaking a `match` that has a
 /// wildcard arm.
 ///
-/// [`source()`](std::error::Error::source) of `Inner` is the inner error, so error reporters print
-/// the whole chain.
+/// `Inner` is transparent, as thiserror's `#[error(transparent)]`: it displays exactly as the
+/// inner error (a log line or an HTTP body reads "connection refused", not a wrapper's words),
+/// and its [`source()`](std::error::Error::source) is the inner error's own source. An error
+/// reporter walking the chain therefore prints each message once. Reach the inner error itself
+/// with [`inner()`](Self::inner), [`into_inner()`](Self::into_inner) or a `match`.
+///
+/// Every rejection reads as one short, lowercase log line that names the policy, and the policy's
+/// name when it is not the default one: `timeout elapsed after 500ms`,
+/// ``circuit breaker `payments` is open; retry after 30s``.
 ///
 /// # Examples
 ///
@@ -52,9 +59,20 @@ use crate::{Name, queue::Overflow};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error<E> {
-    /// The operation itself failed; its error is unchanged.
-    #[error("the operation failed")]
-    Inner(#[source] E),
+    /// The operation itself failed; its error is unchanged, and so are its `Display` and
+    /// `source()`.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    ///
+    /// let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+    /// let err = failguard::Error::Inner(refused);
+    /// assert_eq!(err.to_string(), "connection refused");
+    /// assert!(err.source().is_none()); // the io error's own source
+    /// assert_eq!(err.inner().unwrap().kind(), std::io::ErrorKind::ConnectionRefused);
+    /// ```
+    #[error(transparent)]
+    Inner(E),
     /// A [`Timeout`](crate::Timeout) elapsed before the operation finished.
     #[error(transparent)]
     Timeout(Elapsed),
@@ -295,11 +313,11 @@ impl Rejection {
 /// let timeout = failguard::Timeout::new(Duration::from_millis(250))?;
 /// let elapsed = timeout.elapsed();
 /// assert_eq!(elapsed.after(), Duration::from_millis(250));
-/// assert_eq!(elapsed.to_string(), "timeout `timeout` elapsed after 250ms");
+/// assert_eq!(elapsed.to_string(), "timeout elapsed after 250ms");
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("timeout `{name}` elapsed after {after:?}")]
+#[error("timeout{} elapsed after {after:?}", named(.name, "timeout"))]
 pub struct Elapsed {
     after: Duration,
     name: Name,
@@ -348,7 +366,7 @@ impl Elapsed {
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("queue `{name}` is full ({capacity} waiting slots): {}", .overflow.verdict())]
+#[error("queue{} is full ({}): {}", named(.name, "queue"), count(*.capacity, "waiting slot"), .overflow.verdict())]
 pub struct QueueFull {
     name: Name,
     capacity: usize,
@@ -398,13 +416,13 @@ impl QueueFull {
 /// let err = queue.call(|| async { Ok::<_, std::io::Error>(()) }).await.unwrap_err();
 /// let Error::QueueTimeout(timeout) = err else { panic!("expected QueueTimeout") };
 /// assert_eq!(timeout.waited(), Duration::from_millis(50));
-/// assert_eq!(timeout.to_string(), "queue `queue` dropped an item that waited 50ms (max 50ms)");
+/// assert_eq!(timeout.to_string(), "queue dropped an item that waited 50ms (max 50ms)");
 /// # drop(busy);
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("queue `{name}` dropped an item that waited {waited:?} (max {max_wait:?})")]
+#[error("queue{} dropped an item that waited {waited:?} (max {max_wait:?})", named(.name, "queue"))]
 pub struct QueueTimeout {
     name: Name,
     waited: Duration,
@@ -448,12 +466,12 @@ impl QueueTimeout {
 /// let err = queue.call(|| async { Ok::<_, std::io::Error>(()) }).await.unwrap_err();
 /// let Error::QueueClosed(closed) = err else { panic!("expected QueueClosed") };
 /// assert_eq!(closed.reason(), QueueClosedReason::ShutDown);
-/// assert_eq!(closed.to_string(), "queue `queue` is shut down");
+/// assert_eq!(closed.to_string(), "queue is shut down");
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("queue `{name}` {}", .reason.verdict())]
+#[error("queue{} {}", named(.name, "queue"), .reason.verdict())]
 pub struct QueueClosed {
     name: Name,
     reason: QueueClosedReason,
@@ -528,13 +546,13 @@ impl QueueClosedReason {
 ///     panic!("expected a full bulkhead")
 /// };
 /// assert_eq!(full.reason(), BulkheadFullReason::Full);
-/// assert_eq!(full.to_string(), "bulkhead `db` is full (1 calls in flight, no room to wait)");
+/// assert_eq!(full.to_string(), "bulkhead `db` is full (1 call in flight, no room to wait)");
 /// assert!(busy.await.unwrap().is_ok());
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bulkhead `{name}` is full ({max_concurrent} calls in flight, {})", .reason.describe())]
+#[error("bulkhead{} is full ({} in flight, {})", named(.name, "bulkhead"), count(*.max_concurrent, "call"), .reason.describe())]
 pub struct BulkheadFull {
     name: Name,
     max_concurrent: usize,
@@ -628,7 +646,7 @@ impl BulkheadFullReason {
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("circuit breaker `{name}` is open{}", .retry_after.map(|d| format!("; retry after {d:?}")).unwrap_or_default())]
+#[error("circuit breaker{} is open{}", named(.name, "circuit-breaker"), .retry_after.map(|d| format!("; retry after {d:?}")).unwrap_or_default())]
 pub struct CircuitOpen {
     name: Name,
     retry_after: Option<Duration>,
@@ -649,6 +667,35 @@ impl CircuitOpen {
     pub fn name(&self) -> &Name {
         &self.name
     }
+}
+
+/// A policy's name as its rejection shows it: `` `name`` after the policy's kind, or nothing when
+/// it is the policy's default name, which would only repeat the kind ("timeout `timeout`").
+/// The defaults are the `DEFAULT_NAME`s of the policy modules; `tests/error_display.rs` pins them.
+fn named<'a>(name: &'a Name, default: &'static str) -> impl fmt::Display + 'a {
+    struct Named<'a>(&'a Name, &'static str);
+    impl fmt::Display for Named<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            if self.0 == self.1 {
+                Ok(())
+            } else {
+                write!(f, " `{}`", self.0)
+            }
+        }
+    }
+    Named(name, default)
+}
+
+/// `n` of `noun`, in the singular for one: "1 call", "4 calls".
+fn count(n: usize, noun: &'static str) -> impl fmt::Display {
+    struct Count(usize, &'static str);
+    impl fmt::Display for Count {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let s = if self.0 == 1 { "" } else { "s" };
+            write!(f, "{} {}{s}", self.0, self.1)
+        }
+    }
+    Count(n, noun)
 }
 
 /// An error type that can carry failguard's rejections.

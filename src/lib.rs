@@ -127,7 +127,9 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+// docs.rs labels feature-gated items; `doc_auto_cfg` was merged into `doc_cfg`
+// (rust-lang/rust#138907), which now adds the labels by itself.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod breaker;
 pub mod bulkhead;

@@ -450,6 +450,28 @@ enum WindowKind {
 /// # let _ = breaker;
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
+///
+/// The builder is `Clone`, so one configuration can stamp out a breaker per host. Each
+/// `build()` makes a new breaker with its own state; state-change callbacks are shared, not
+/// copied.
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::{CircuitBreaker, breaker::State};
+///
+/// let template = CircuitBreaker::builder()
+///     .count_window(20)
+///     .open_duration(Duration::from_secs(5))
+///     .on_state_change(|change| println!("{} is now {}", change.name, change.to));
+///
+/// let eu = template.clone().name("eu.example.com").build()?;
+/// let us = template.name("us.example.com").build()?;
+/// eu.force_open();
+/// assert_eq!(eu.state(), State::ForcedOpen);
+/// assert_eq!(us.state(), State::Closed);
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[derive(Clone)]
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct CircuitBreakerBuilder<C = ErrorIsFailure> {
     window: WindowKind,
@@ -463,6 +485,7 @@ pub struct CircuitBreakerBuilder<C = ErrorIsFailure> {
     half_open_calls: u32,
     max_half_open_wait: Option<Duration>,
     name: Name,
+    // Shared callbacks (`Arc<dyn Fn>`): cloning a builder does not copy them.
     listeners: Vec<self::core::Listener>,
     classify: C,
 }

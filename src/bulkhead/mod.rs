@@ -309,6 +309,38 @@ impl<Op: Operation> Apply<Op> for Bulkhead {
 /// assert_eq!(bulkhead.name(), "search");
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
+///
+/// The builder is `Clone`, so one configuration can stamp out a bulkhead per host. Each
+/// `build()` makes a new bulkhead with its own permits.
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::Bulkhead;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// let template = Bulkhead::builder().max_concurrent(1);
+/// let eu = template.clone().name("eu").build()?;
+/// let us = template.name("us").build()?;
+///
+/// let busy = tokio::spawn({
+///     let eu = eu.clone();
+///     async move {
+///         eu.call(|| async {
+///             tokio::time::sleep(Duration::from_secs(1)).await;
+///             Ok::<_, std::io::Error>(())
+///         })
+///         .await
+///     }
+/// });
+/// tokio::task::yield_now().await; // the busy call takes eu's only permit
+/// assert_eq!(eu.snapshot().in_flight, 1);
+/// assert_eq!(us.snapshot().in_flight, 0);
+/// assert!(us.call(|| async { Ok::<_, std::io::Error>(()) }).await.is_ok());
+/// # busy.await.unwrap().unwrap();
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct BulkheadBuilder {

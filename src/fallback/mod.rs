@@ -82,7 +82,7 @@ const DEFAULT_NAME: Name = Name::from_static("fallback");
 /// # async fn main() {
 /// let fallback = Fallback::from_fn(|e: Error<String>| format!("degraded: {e}"));
 /// let answer = fallback.call(|| async { Err::<String, _>("db down".to_string()) }).await;
-/// assert_eq!(answer.unwrap(), "degraded: the operation failed");
+/// assert_eq!(answer.unwrap(), "degraded: db down");
 /// # }
 /// ```
 #[derive(Debug, Clone)]

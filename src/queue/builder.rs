@@ -30,6 +30,26 @@ use crate::{ConfigError, Name};
 /// # Ok(())
 /// # }
 /// ```
+///
+/// The builder is `Clone`, so one configuration can stamp out a queue per host. Each `build()`
+/// makes a new queue with its own slots and workers.
+///
+/// ```
+/// use failguard::Queue;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// let template = Queue::builder().capacity(16).workers(2);
+/// let eu = template.clone().name("eu").build()?;
+/// let us = template.name("us").build()?;
+///
+/// eu.shutdown().await;
+/// assert!(eu.is_closed());
+/// assert!(!us.is_closed());
+/// assert!(us.call(|| async { Ok::<_, std::io::Error>(()) }).await.is_ok());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct QueueBuilder {

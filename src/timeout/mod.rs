@@ -257,6 +257,20 @@ impl<Op: Operation> Apply<Op> for Timeout {
 /// assert_eq!(timeout.duration(), Duration::from_millis(750));
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
+///
+/// The builder is `Clone`, so one configuration can stamp out a timeout per host. A timeout
+/// holds no state between calls; the instances differ only in what they were built with.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let template = failguard::Timeout::builder().duration(Duration::from_millis(300));
+/// let eu = template.clone().name("eu").build()?;
+/// let us = template.duration(Duration::from_millis(500)).name("us").build()?;
+/// assert_eq!((eu.name().as_str(), eu.duration()), ("eu", Duration::from_millis(300)));
+/// assert_eq!((us.name().as_str(), us.duration()), ("us", Duration::from_millis(500)));
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct TimeoutBuilder {

@@ -12,7 +12,7 @@ use std::{
 
 use failguard::{
     Bulkhead, CircuitBreaker, Error, Policy, Retry, Timeout,
-    retry::{Backoff, Jitter, RetryBudget, RetryReason},
+    retry::{Backoff, Jitter, RetryBudget, RetryEvent, RetryReason},
 };
 use tokio::time::{Instant, sleep};
 
@@ -420,6 +420,73 @@ async fn calls_fill_the_budget_that_their_retries_spend() {
     // Calls 2, 4, ..., 10 found a whole retry in the budget: 10 calls + 5 retries.
     assert_eq!(op.calls(), 15);
     assert_eq!(budget.available(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_retry_sees_the_exact_error_of_each_failed_attempt() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let retry = Retry::builder()
+        .max_attempts(4)
+        .backoff(Backoff::constant(100 * MS))
+        .on_retry({
+            let seen = seen.clone();
+            // Annotated only because the body inspects the inner error before the call below
+            // fixes the types.
+            move |e: &RetryEvent<'_, u32, Error<io::Error>>| {
+                let error = match e.error() {
+                    Some(Error::Inner(io)) => io.to_string(),
+                    other => panic!("expected the operation's error, got {other:?}"),
+                };
+                assert!(e.value().is_none() && e.outcome().is_err());
+                seen.lock()
+                    .unwrap()
+                    .push((e.attempt, error, Instant::now()));
+            }
+        })
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    assert_eq!(retry.call(|| op.call(3, start)).await.unwrap(), 4);
+    let seen = seen.lock().unwrap().clone();
+    // Told before each wait, with the error of the attempt just made.
+    assert_eq!(
+        seen,
+        [
+            (2, "fail 1".to_string(), start),
+            (3, "fail 2".to_string(), start + 100 * MS),
+            (4, "fail 3".to_string(), start + 200 * MS),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_retry_callbacks_run_in_order_and_see_a_retried_result() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let push = |tag: &'static str| {
+        let seen = seen.clone();
+        move |e: &RetryEvent<'_, u16, Error<io::Error>>| {
+            seen.lock().unwrap().push((tag, e.value().copied()))
+        }
+    };
+    let retry = Retry::builder()
+        .backoff(Backoff::constant(MS))
+        .retry_on_result(|status: &u16| *status == 503)
+        .on_retry(push("first"))
+        .on_retry(push("second"))
+        .build()
+        .unwrap();
+    let mut statuses = [503, 200].into_iter();
+    let status = retry
+        .call(|| {
+            let status = statuses.next().unwrap();
+            async move { Ok::<_, io::Error>(status) }
+        })
+        .await;
+    assert_eq!(status.unwrap(), 200);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [("first", Some(503)), ("second", Some(503))]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -108,8 +108,8 @@ mod layer;
 mod rng;
 
 pub use self::core::{
-    Decide, DelayHint, NoHint, NoResults, RetryError, RetryEvent, RetryReason, RetryResult,
-    RetryState, Transient,
+    AddCallback, Decide, DelayHint, NoHint, NoResults, Notify, OnRetry, RetryError, RetryEvent,
+    RetryReason, RetryResult, RetryState, Silent, Transient,
 };
 pub use backoff::{Backoff, Delays, Jitter};
 pub use budget::{RetryBudget, RetryBudgetBuilder};
@@ -170,11 +170,11 @@ use crate::{
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct Retry<W = Transient, R = NoResults, H = NoHint> {
-    state: Arc<RetryState<W, R, H>>,
+pub struct Retry<W = Transient, R = NoResults, H = NoHint, N = Silent> {
+    state: Arc<RetryState<W, R, H, N>>,
 }
 
-impl<W, R, H> Clone for Retry<W, R, H> {
+impl<W, R, H, N> Clone for Retry<W, R, H, N> {
     fn clone(&self) -> Self {
         Self {
             state: self.state.clone(),
@@ -209,7 +209,7 @@ impl Retry {
     }
 }
 
-impl<W, R, H> Retry<W, R, H> {
+impl<W, R, H, N> Retry<W, R, H, N> {
     /// Calls `f`, and calls it again while the outcome asks for a retry and the limits allow.
     ///
     /// The first attempt's future is made at once; later ones after their wait.
@@ -247,7 +247,7 @@ impl<W, R, H> Retry<W, R, H> {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     #[cfg(feature = "tower")]
-    pub fn layer(&self) -> RetryLayer<W, R, H> {
+    pub fn layer(&self) -> RetryLayer<W, R, H, CloneRequest, N> {
         RetryLayer::new(self)
     }
 
@@ -284,9 +284,9 @@ impl<W, R, H> Retry<W, R, H> {
     }
 }
 
-impl<W, R, H> crate::Policy for Retry<W, R, H> {
+impl<W, R, H, N> crate::Policy for Retry<W, R, H, N> {
     #[cfg(feature = "tower")]
-    type Layer = RetryLayer<W, R, H>;
+    type Layer = RetryLayer<W, R, H, CloneRequest, N>;
 
     #[cfg(feature = "tower")]
     fn layer(&self) -> Self::Layer {
@@ -294,12 +294,12 @@ impl<W, R, H> crate::Policy for Retry<W, R, H> {
     }
 }
 
-impl<'a, Op, W, R, H> Apply<Op> for &'a Retry<W, R, H>
+impl<'a, Op, W, R, H, N> Apply<Op> for &'a Retry<W, R, H, N>
 where
     Op: OperationMut,
-    RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
+    RetryState<W, R, H, N>: Decide<Op::Ok, Op::Error>,
 {
-    type Output = Retried<OpAttempts<Op>, &'a RetryState<W, R, H>>;
+    type Output = Retried<OpAttempts<Op>, &'a RetryState<W, R, H, N>>;
 
     fn apply(self, op: Op) -> Self::Output {
         Retried {
@@ -310,12 +310,12 @@ where
 }
 
 /// Owned, for an operation that must outlive the borrow (one a queue runs on its workers).
-impl<Op, W, R, H> Apply<Op> for Retry<W, R, H>
+impl<Op, W, R, H, N> Apply<Op> for Retry<W, R, H, N>
 where
     Op: OperationMut,
-    RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
+    RetryState<W, R, H, N>: Decide<Op::Ok, Op::Error>,
 {
-    type Output = Retried<OpAttempts<Op>, Arc<RetryState<W, R, H>>>;
+    type Output = Retried<OpAttempts<Op>, Arc<RetryState<W, R, H, N>>>;
 
     fn apply(self, op: Op) -> Self::Output {
         Retried {
@@ -348,13 +348,13 @@ where
 /// ```
 pub trait Retryable<Fut>: FnMut() -> Fut + Sized {
     /// Calls this closure through `policy`: the same future as [`Retry::call`].
-    fn retry<W, R, H>(
+    fn retry<W, R, H, N>(
         self,
-        policy: &Retry<W, R, H>,
-    ) -> crate::policy::Call<'_, Retry<W, R, H>, Self>
+        policy: &Retry<W, R, H, N>,
+    ) -> crate::policy::Call<'_, Retry<W, R, H, N>, Self>
     where
         OperationFn<Self>: OperationMut,
-        RetryState<W, R, H>:
+        RetryState<W, R, H, N>:
             Decide<<OperationFn<Self> as Operation>::Ok, <OperationFn<Self> as Operation>::Error>,
     {
         CallFuture::new(policy.apply(OperationFn::new(self)))

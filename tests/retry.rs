@@ -596,3 +596,22 @@ async fn a_retry_inside_a_retry_multiplies_the_attempts() {
             .to_vec()
     );
 }
+
+#[test]
+fn a_builder_with_closures_and_a_budget_is_a_template() {
+    let budget = RetryBudget::builder().build().unwrap();
+    let template = Retry::builder()
+        .retry_if(|e: &Error<io::Error>| e.inner().is_some())
+        .delay_hint(|_: &Result<u16, Error<io::Error>>| None)
+        .budget(budget.clone())
+        .on_retry(|e| assert!(e.outcome().is_err()));
+    let a = template.clone().name("a").build().unwrap();
+    let b = template.name("b").build().unwrap();
+    assert_eq!(a.name(), "a");
+    assert_eq!(b.name(), "b");
+    // Both serve the same operation type, which fixes the callback's types.
+    let _ = (
+        a.call(|| async { Ok::<u16, io::Error>(1) }),
+        b.call(|| async { Ok::<u16, io::Error>(2) }),
+    );
+}

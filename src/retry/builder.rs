@@ -42,6 +42,38 @@ const DEFAULT_NAME: Name = Name::from_static("retry");
 /// # let _ = retry;
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
+///
+/// # Cloning
+///
+/// A builder is `Clone` (when its predicates and hint are, as closures that capture `Clone`
+/// values are), so one builder is a template for many retries: one per host, each with its own
+/// name. The clones share the `on_retry` callbacks (each is an `Arc`) and the
+/// [`budget`](Self::budget), if one is set, since a budget is a shared handle; a
+/// [`seed`](Self::seed) is copied, so retries built from the clones draw the same delays.
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicU32, Ordering}};
+/// use failguard::Retry;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// let retries = Arc::new(AtomicU32::new(0));
+/// let template = Retry::builder().max_attempts(2).on_retry({
+///     let retries = retries.clone();
+///     move |_| { retries.fetch_add(1, Ordering::Relaxed); }
+/// });
+/// let eu = template.clone().name("eu.example.com").build()?;
+/// let us = template.name("us.example.com").build()?;
+/// assert_eq!(eu.name(), "eu.example.com");
+/// assert_eq!(us.name(), "us.example.com");
+///
+/// let _ = eu.call(|| async { Err::<(), _>("refused") }).await;
+/// let _ = us.call(|| async { Err::<(), _>("refused") }).await;
+/// assert_eq!(retries.load(Ordering::Relaxed), 2); // one callback, shared
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct RetryBuilder<W = Transient, R = NoResults, H = NoHint, N = Silent> {
     max_attempts: u32,

@@ -547,10 +547,87 @@ async fn dropping_the_call_during_a_wait_makes_no_further_attempt() {
 
 #[tokio::test(start_paused = true)]
 async fn the_closure_extension_is_the_same_call() {
-    use failguard::retry::Retryable;
+    use failguard::Retryable;
     let (op, start) = (Flaky::default(), Instant::now());
     assert_eq!((|| op.call(2, start)).retry(&constant(3)).await.unwrap(), 3);
     assert_eq!(start.elapsed(), 200 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_closure_extension_retries_what_when_says() {
+    use failguard::Retryable;
+    let (op, start) = (Flaky::default(), Instant::now());
+    // The policy would retry every error; `when` retries only the first.
+    let err = (|| op.call(5, start))
+        .retry(&constant(5))
+        .when(|e| e.inner().is_some_and(|io| io.to_string() == "fail 1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.inner().unwrap().to_string(), "fail 2");
+    assert_eq!((op.calls(), start.elapsed()), (2, 100 * MS));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_closure_extension_when_can_retry_what_the_policy_would_not() {
+    use failguard::Retryable;
+    let retry = Retry::builder()
+        .backoff(Backoff::constant(100 * MS))
+        .retry_if(|_: &Error<io::Error>| false)
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    let n = (|| op.call(2, start)).retry(&retry).when(|_| true).await;
+    assert_eq!(n.unwrap(), 3);
+    assert_eq!(start.elapsed(), 200 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_closure_extension_notifies_each_error_and_delay_before_the_wait() {
+    use failguard::Retryable;
+    let on_retry = Arc::new(AtomicU32::new(0));
+    let retry = Retry::builder()
+        .max_attempts(3)
+        .backoff(Backoff::linear(100 * MS))
+        .on_retry({
+            let on_retry = on_retry.clone();
+            move |_| {
+                on_retry.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    let seen = Mutex::new(Vec::new());
+    let err = (|| op.call(5, start))
+        .retry(&retry)
+        .notify(|e, delay| {
+            // After the policy's own callback, before the wait.
+            let policy_told = on_retry.load(Ordering::SeqCst);
+            let error = e.inner().unwrap().to_string();
+            seen.lock()
+                .unwrap()
+                .push((error, delay, start.elapsed(), policy_told))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.inner().unwrap().to_string(), "fail 3");
+    assert_eq!(
+        seen.into_inner().unwrap(),
+        [
+            ("fail 1".to_string(), 100 * MS, Duration::ZERO, 1),
+            ("fail 2".to_string(), 200 * MS, 100 * MS, 2),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_closure_extension_is_lazy_until_awaited() {
+    use failguard::Retryable;
+    let (op, start) = (Flaky::default(), Instant::now());
+    let retry = constant(2);
+    let call = (|| op.call(0, start)).retry(&retry).notify(|_, _| {});
+    assert_eq!(op.calls(), 0);
+    assert_eq!(call.await.unwrap(), 1);
 }
 
 #[test]
@@ -561,6 +638,17 @@ fn the_future_is_send_when_the_operation_is() {
         .build()
         .unwrap();
     assert_send(retry.call(|| async { Ok::<_, io::Error>(1) }));
+    {
+        use failguard::Retryable;
+        use std::future::IntoFuture;
+        assert_send(
+            (|| async { Ok::<_, io::Error>(1) })
+                .retry(&retry)
+                .when(|e| e.is_rejection())
+                .notify(|_, _| {})
+                .into_future(),
+        );
+    }
     assert_send(
         constant(2)
             .wrap(Timeout::new(MS).unwrap())

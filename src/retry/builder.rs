@@ -3,7 +3,7 @@ use std::time::Duration;
 use super::{
     Backoff, NoHint, NoResults, Retry, RetryBudget, RetryState, Transient,
     backoff::Jitter,
-    core::{AddCallback, OnRetry, RetryEvent, Silent},
+    event::{AddCallback, OnRetry, RetryEvent, Silent},
 };
 use crate::{ConfigError, Name, sync::Arc, sync::AtomicU64};
 

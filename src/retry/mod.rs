@@ -50,6 +50,14 @@
 //! `Retry`, Polly and resilience4j return. That the retries ran out is an operational fact, so it
 //! goes where operational facts go: the `retry.exhausted` event.
 //!
+//! # From the closure
+//!
+//! [`Retryable`] (re-exported as `failguard::Retryable`) puts the retry on the closure, as
+//! backon does: `(|| async { .. }).retry(&policy)` is `policy.call(|| async { .. })`, and one call
+//! may refine it before it is awaited with [`when`](Retrying::when) (which errors this call
+//! retries) and [`notify`](Retrying::notify) (told of each error and delay before the wait).
+//! Everything else stays the policy's, so the builder remains the one place for shared settings.
+//!
 //! # Costs
 //!
 //! A first attempt that succeeds costs a check of its outcome and nothing else: no allocation,
@@ -102,24 +110,28 @@ pub mod backoff;
 pub mod budget;
 mod builder;
 mod core;
+mod event;
 mod future;
 #[cfg(feature = "tower")]
 mod layer;
+mod retryable;
 mod rng;
 
 pub use self::core::{
-    AddCallback, Decide, DelayHint, NoHint, NoResults, Notify, OnRetry, RetryError, RetryEvent,
-    RetryReason, RetryResult, RetryState, Silent, Transient,
+    Decide, DelayHint, NoHint, NoResults, RetryError, RetryReason, RetryResult, RetryState,
+    Transient,
 };
 pub use backoff::{Backoff, Delays, Jitter};
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use builder::RetryBuilder;
+pub use event::{AddCallback, Notify, OnRetry, RetryEvent, Silent};
 pub use future::{Attempts, OpAttempts, Retried, RetryCall};
 #[cfg(feature = "tower")]
 pub use layer::{CloneRequest, Replay, RetryLayer, RetryService, ServiceAttempts};
+pub use retryable::{CallNotify, CallWhen, PerCall, Retryable, Retrying};
 
 use crate::{
-    ConfigError, Name, Operation, OperationMut,
+    ConfigError, Name, OperationMut,
     policy::{Apply, CallFuture, OperationFn},
     sync::Arc,
 };
@@ -324,41 +336,3 @@ where
         }
     }
 }
-
-/// A closure, retried: `(|| async { .. }).retry(&policy)` is `policy.call(|| async { .. })`.
-///
-/// ```
-/// use failguard::{Retry, retry::Retryable};
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let retry = Retry::new(3)?;
-/// let mut attempts = 0;
-/// let n = (|| {
-///     attempts += 1;
-///     let n = attempts;
-///     async move { if n < 3 { Err("not yet") } else { Ok(n) } }
-/// })
-/// .retry(&retry)
-/// .await
-/// .unwrap();
-/// assert_eq!(n, 3);
-/// # Ok(())
-/// # }
-/// ```
-pub trait Retryable<Fut>: FnMut() -> Fut + Sized {
-    /// Calls this closure through `policy`: the same future as [`Retry::call`].
-    fn retry<W, R, H, N>(
-        self,
-        policy: &Retry<W, R, H, N>,
-    ) -> crate::policy::Call<'_, Retry<W, R, H, N>, Self>
-    where
-        OperationFn<Self>: OperationMut,
-        RetryState<W, R, H, N>:
-            Decide<<OperationFn<Self> as Operation>::Ok, <OperationFn<Self> as Operation>::Error>,
-    {
-        CallFuture::new(policy.apply(OperationFn::new(self)))
-    }
-}
-
-impl<F: FnMut() -> Fut, Fut> Retryable<Fut> for F {}

@@ -110,6 +110,13 @@ impl<'a, T, E> RetryEvent<'a, T, E> {
 /// What a retry does before each retry's wait, besides its `tracing` event: implemented by
 /// [`Silent`] (no `on_retry` callback, the default) and [`OnRetry`] (the callbacks the builder
 /// was given). You never implement it.
+///
+/// ```
+/// use failguard::retry::{Notify, OnRetry, Silent};
+/// // The type a retry's callbacks have: `Silent`, or `OnRetry` of its outcome's types.
+/// fn takes_unit_outcomes<N: Notify<(), &'static str>>(_: &N) {}
+/// takes_unit_outcomes(&Silent);
+/// ```
 pub trait Notify<T, E> {
     /// Tells the callbacks about the retry.
     fn notify(&self, event: &RetryEvent<'_, T, E>);
@@ -186,6 +193,16 @@ impl<T, E> Notify<T, E> for OnRetry<T, E> {
 /// What the builder's callbacks become when one more is added: [`Silent`] starts a list for
 /// any outcome types, [`OnRetry`] extends its own (so every callback takes the same outcome).
 /// You never implement it.
+///
+/// ```
+/// // A second callback takes the same outcome types as the first.
+/// let retry = failguard::Retry::builder()
+///     .on_retry(|e: &failguard::retry::RetryEvent<'_, u16, failguard::Error<()>>| println!("{}", e.attempt))
+///     .on_retry(|e| println!("{:?}", e.value()))
+///     .build()?;
+/// # let _ = retry;
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
 pub trait AddCallback<T, E> {
     /// This and `callback`, in that order.
     #[doc(hidden)]

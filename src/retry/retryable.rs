@@ -43,6 +43,17 @@ use crate::{Error, PolicyError, policy::CallFuture, policy::OperationFn};
 pub trait Retryable<Fut>: FnMut() -> Fut + Sized {
     /// This closure under `policy`: await it, or refine it first with
     /// [`when`](Retrying::when) and [`notify`](Retrying::notify).
+    ///
+    /// ```
+    /// use failguard::{Retry, Retryable};
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let retry = Retry::new(2)?;
+    /// let out = (|| async { Ok::<_, std::io::Error>(7) }).retry(&retry).await;
+    /// assert_eq!(out.unwrap(), 7);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn retry<W, R, H, N>(
         self,
         policy: &Retry<W, R, H, N>,
@@ -199,6 +210,16 @@ where
 
 /// A retry's decisions with one call's refinements ([`Retrying::when`], [`Retrying::notify`]);
 /// the policy of the future a [`Retrying`] becomes. You never use it directly.
+///
+/// ```
+/// use std::future::IntoFuture;
+/// use failguard::{Retry, Retryable, policy::CallFuture, retry::{OpAttempts, PerCall, Retried}};
+/// # let retry = Retry::new(2)?;
+/// // The future, named: a call whose policy is the retry with this call's refinements.
+/// let _future: CallFuture<Retried<OpAttempts<_>, PerCall<_, _, ()>>> =
+///     (|| async { Ok::<_, std::io::Error>(1) }).retry(&retry).when(|_| true).into_future();
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct PerCall<P, Wh, No> {
     policy: P,
@@ -208,6 +229,13 @@ pub struct PerCall<P, Wh, No> {
 
 /// Which errors one call retries, overriding the policy: `()` keeps the policy's predicate, a
 /// closure `Fn(&E) -> bool` replaces it. Used by [`Retrying::when`]; you never implement it.
+///
+/// ```
+/// use failguard::retry::CallWhen;
+/// fn refines<W: CallWhen<&'static str>>(_: W) {}
+/// refines(());
+/// refines(|e: &&str| e.starts_with("5"));
+/// ```
 pub trait CallWhen<E> {
     /// `Some(retried?)`, or `None` to ask the policy.
     #[doc(hidden)]
@@ -230,6 +258,14 @@ impl<E, F: Fn(&E) -> bool> CallWhen<E> for F {
 
 /// Who one call tells before each retry's wait: `()` nobody, a closure `Fn(&E, Duration)` that
 /// closure. Used by [`Retrying::notify`]; you never implement it.
+///
+/// ```
+/// use std::time::Duration;
+/// use failguard::retry::CallNotify;
+/// fn refines<N: CallNotify<&'static str>>(_: N) {}
+/// refines(());
+/// refines(|e: &&str, delay: Duration| eprintln!("{e} in {delay:?}"));
+/// ```
 pub trait CallNotify<E> {
     /// Tells of a retry of `error` after `delay`.
     #[doc(hidden)]

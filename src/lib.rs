@@ -157,7 +157,7 @@ pub use name::Name;
 pub use outcome::{Classify, ErrorIsFailure, Outcome};
 pub use policy::{Operation, OperationMut, Policy, Wrap};
 pub use queue::Queue;
-pub use retry::Retry;
+pub use retry::{Retry, Retryable};
 pub use timeout::Timeout;
 
 #[cfg(doctest)]

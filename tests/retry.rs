@@ -12,7 +12,7 @@ use std::{
 
 use failguard::{
     Bulkhead, CircuitBreaker, Error, Policy, Retry, Timeout,
-    retry::{Backoff, Jitter, RetryBudget, RetryReason},
+    retry::{Backoff, Jitter, RetryBudget, RetryEvent, RetryReason},
 };
 use tokio::time::{Instant, sleep};
 
@@ -423,6 +423,73 @@ async fn calls_fill_the_budget_that_their_retries_spend() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn on_retry_sees_the_exact_error_of_each_failed_attempt() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let retry = Retry::builder()
+        .max_attempts(4)
+        .backoff(Backoff::constant(100 * MS))
+        .on_retry({
+            let seen = seen.clone();
+            // Annotated only because the body inspects the inner error before the call below
+            // fixes the types.
+            move |e: &RetryEvent<'_, u32, Error<io::Error>>| {
+                let error = match e.error() {
+                    Some(Error::Inner(io)) => io.to_string(),
+                    other => panic!("expected the operation's error, got {other:?}"),
+                };
+                assert!(e.value().is_none() && e.outcome().is_err());
+                seen.lock()
+                    .unwrap()
+                    .push((e.attempt, error, Instant::now()));
+            }
+        })
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    assert_eq!(retry.call(|| op.call(3, start)).await.unwrap(), 4);
+    let seen = seen.lock().unwrap().clone();
+    // Told before each wait, with the error of the attempt just made.
+    assert_eq!(
+        seen,
+        [
+            (2, "fail 1".to_string(), start),
+            (3, "fail 2".to_string(), start + 100 * MS),
+            (4, "fail 3".to_string(), start + 200 * MS),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_retry_callbacks_run_in_order_and_see_a_retried_result() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let push = |tag: &'static str| {
+        let seen = seen.clone();
+        move |e: &RetryEvent<'_, u16, Error<io::Error>>| {
+            seen.lock().unwrap().push((tag, e.value().copied()))
+        }
+    };
+    let retry = Retry::builder()
+        .backoff(Backoff::constant(MS))
+        .retry_on_result(|status: &u16| *status == 503)
+        .on_retry(push("first"))
+        .on_retry(push("second"))
+        .build()
+        .unwrap();
+    let mut statuses = [503, 200].into_iter();
+    let status = retry
+        .call(|| {
+            let status = statuses.next().unwrap();
+            async move { Ok::<_, io::Error>(status) }
+        })
+        .await;
+    assert_eq!(status.unwrap(), 200);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [("first", Some(503)), ("second", Some(503))]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn on_retry_is_told_each_attempt_its_delay_and_reason() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let retry = Retry::builder()
@@ -480,10 +547,87 @@ async fn dropping_the_call_during_a_wait_makes_no_further_attempt() {
 
 #[tokio::test(start_paused = true)]
 async fn the_closure_extension_is_the_same_call() {
-    use failguard::retry::Retryable;
+    use failguard::Retryable;
     let (op, start) = (Flaky::default(), Instant::now());
     assert_eq!((|| op.call(2, start)).retry(&constant(3)).await.unwrap(), 3);
     assert_eq!(start.elapsed(), 200 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_closure_extension_retries_what_when_says() {
+    use failguard::Retryable;
+    let (op, start) = (Flaky::default(), Instant::now());
+    // The policy would retry every error; `when` retries only the first.
+    let err = (|| op.call(5, start))
+        .retry(&constant(5))
+        .when(|e| e.inner().is_some_and(|io| io.to_string() == "fail 1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.inner().unwrap().to_string(), "fail 2");
+    assert_eq!((op.calls(), start.elapsed()), (2, 100 * MS));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_closure_extension_when_can_retry_what_the_policy_would_not() {
+    use failguard::Retryable;
+    let retry = Retry::builder()
+        .backoff(Backoff::constant(100 * MS))
+        .retry_if(|_: &Error<io::Error>| false)
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    let n = (|| op.call(2, start)).retry(&retry).when(|_| true).await;
+    assert_eq!(n.unwrap(), 3);
+    assert_eq!(start.elapsed(), 200 * MS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_closure_extension_notifies_each_error_and_delay_before_the_wait() {
+    use failguard::Retryable;
+    let on_retry = Arc::new(AtomicU32::new(0));
+    let retry = Retry::builder()
+        .max_attempts(3)
+        .backoff(Backoff::linear(100 * MS))
+        .on_retry({
+            let on_retry = on_retry.clone();
+            move |_| {
+                on_retry.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    let seen = Mutex::new(Vec::new());
+    let err = (|| op.call(5, start))
+        .retry(&retry)
+        .notify(|e, delay| {
+            // After the policy's own callback, before the wait.
+            let policy_told = on_retry.load(Ordering::SeqCst);
+            let error = e.inner().unwrap().to_string();
+            seen.lock()
+                .unwrap()
+                .push((error, delay, start.elapsed(), policy_told))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.inner().unwrap().to_string(), "fail 3");
+    assert_eq!(
+        seen.into_inner().unwrap(),
+        [
+            ("fail 1".to_string(), 100 * MS, Duration::ZERO, 1),
+            ("fail 2".to_string(), 200 * MS, 100 * MS, 2),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_closure_extension_is_lazy_until_awaited() {
+    use failguard::Retryable;
+    let (op, start) = (Flaky::default(), Instant::now());
+    let retry = constant(2);
+    let call = (|| op.call(0, start)).retry(&retry).notify(|_, _| {});
+    assert_eq!(op.calls(), 0);
+    assert_eq!(call.await.unwrap(), 1);
 }
 
 #[test]
@@ -494,6 +638,17 @@ fn the_future_is_send_when_the_operation_is() {
         .build()
         .unwrap();
     assert_send(retry.call(|| async { Ok::<_, io::Error>(1) }));
+    {
+        use failguard::Retryable;
+        use std::future::IntoFuture;
+        assert_send(
+            (|| async { Ok::<_, io::Error>(1) })
+                .retry(&retry)
+                .when(|e| e.is_rejection())
+                .notify(|_, _| {})
+                .into_future(),
+        );
+    }
     assert_send(
         constant(2)
             .wrap(Timeout::new(MS).unwrap())
@@ -527,5 +682,24 @@ async fn a_retry_inside_a_retry_multiplies_the_attempts() {
         [0, 100, 200, 300, 400, 500]
             .map(Duration::from_millis)
             .to_vec()
+    );
+}
+
+#[test]
+fn a_builder_with_closures_and_a_budget_is_a_template() {
+    let budget = RetryBudget::builder().build().unwrap();
+    let template = Retry::builder()
+        .retry_if(|e: &Error<io::Error>| e.inner().is_some())
+        .delay_hint(|_: &Result<u16, Error<io::Error>>| None)
+        .budget(budget.clone())
+        .on_retry(|e| assert!(e.outcome().is_err()));
+    let a = template.clone().name("a").build().unwrap();
+    let b = template.name("b").build().unwrap();
+    assert_eq!(a.name(), "a");
+    assert_eq!(b.name(), "b");
+    // Both serve the same operation type, which fixes the callback's types.
+    let _ = (
+        a.call(|| async { Ok::<u16, io::Error>(1) }),
+        b.call(|| async { Ok::<u16, io::Error>(2) }),
     );
 }

@@ -22,7 +22,7 @@ use failguard::{
     breaker::{BreakerSnapshot, State, StateChange},
     bulkhead::BulkheadSnapshot,
     fallback::Value,
-    retry::{Backoff, Jitter, NoResults, RetryBudget, RetryEvent},
+    retry::{Backoff, Jitter, NoResults, OnRetry, RetryBudget, RetryEvent},
 };
 use tokio::{task::JoinSet, time::MissedTickBehavior};
 
@@ -146,7 +146,7 @@ pub type ClientPolicy = Wrap<
     Wrap<
         Wrap<
             Wrap<Fallback<Value<Answer>, ServerFailed>, Bulkhead>,
-            Retry<ServerFailed, NoResults, RetryAfterHint>,
+            Retry<ServerFailed, NoResults, RetryAfterHint, OnRetry<Answer, Error<HttpError>>>,
         >,
         CircuitBreaker,
     >,
@@ -167,7 +167,7 @@ fn retry_after_hint(outcome: &Result<Answer, Error<HttpError>>) -> Option<Durati
 /// Builds the client policy; `on_state_change` and `on_retry` observe the breaker and the retry.
 pub fn client_policy(
     on_state_change: impl Fn(&StateChange) + Send + Sync + 'static,
-    on_retry: impl Fn(&RetryEvent<'_>) + Send + Sync + 'static,
+    on_retry: impl Fn(&RetryEvent<'_, Answer, Error<HttpError>>) + Send + Sync + 'static,
 ) -> Result<ClientPolicy, ConfigError> {
     let fallback = Fallback::value(Answer::Stale)
         .when(server_failed as ServerFailed)

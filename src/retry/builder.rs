@@ -3,7 +3,7 @@ use std::time::Duration;
 use super::{
     Backoff, NoHint, NoResults, Retry, RetryBudget, RetryState, Transient,
     backoff::Jitter,
-    core::{Callback, RetryEvent},
+    event::{AddCallback, OnRetry, RetryEvent, Silent},
 };
 use crate::{ConfigError, Name, sync::Arc, sync::AtomicU64};
 
@@ -15,7 +15,7 @@ const DEFAULT_NAME: Name = Name::from_static("retry");
 ///
 /// ```
 /// use std::time::Duration;
-/// use failguard::{Error, Retry, retry::{Backoff, Jitter, RetryBudget}};
+/// use failguard::{Error, Retry, retry::{Backoff, Jitter, RetryBudget, RetryEvent}};
 ///
 /// let budget = RetryBudget::builder().percent(10.0).build()?;
 /// let retry = Retry::builder()
@@ -34,20 +34,55 @@ const DEFAULT_NAME: Name = Name::from_static("retry");
 ///     })
 ///     .budget(budget)
 ///     .name("inventory")
-///     .on_retry(|e| println!("retrying {} in {:?}", e.name, e.delay))
+///     // Named here only because this retry is never called, so nothing else fixes the types.
+///     .on_retry(|e: &RetryEvent<'_, u16, Error<std::io::Error>>| {
+///         println!("retrying {} in {:?} after {:?}", e.name, e.delay, e.outcome)
+///     })
 ///     .build()?;
 /// # let _ = retry;
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
+///
+/// # Cloning
+///
+/// A builder is `Clone` (when its predicates and hint are, as closures that capture `Clone`
+/// values are), so one builder is a template for many retries: one per host, each with its own
+/// name. The clones share the `on_retry` callbacks (each is an `Arc`) and the
+/// [`budget`](Self::budget), if one is set, since a budget is a shared handle; a
+/// [`seed`](Self::seed) is copied, so retries built from the clones draw the same delays.
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicU32, Ordering}};
+/// use failguard::Retry;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// let retries = Arc::new(AtomicU32::new(0));
+/// let template = Retry::builder().max_attempts(2).on_retry({
+///     let retries = retries.clone();
+///     move |_| { retries.fetch_add(1, Ordering::Relaxed); }
+/// });
+/// let eu = template.clone().name("eu.example.com").build()?;
+/// let us = template.name("us.example.com").build()?;
+/// assert_eq!(eu.name(), "eu.example.com");
+/// assert_eq!(us.name(), "us.example.com");
+///
+/// let _ = eu.call(|| async { Err::<(), _>("refused") }).await;
+/// let _ = us.call(|| async { Err::<(), _>("refused") }).await;
+/// assert_eq!(retries.load(Ordering::Relaxed), 2); // one callback, shared
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
 #[must_use = "a builder does nothing until `build()` is called"]
-pub struct RetryBuilder<W = Transient, R = NoResults, H = NoHint> {
+pub struct RetryBuilder<W = Transient, R = NoResults, H = NoHint, N = Silent> {
     max_attempts: u32,
     max_elapsed: Option<Duration>,
     backoff: Backoff,
     budget: Option<RetryBudget>,
     seed: Option<u64>,
     name: Name,
-    on_retry: Vec<Callback>,
+    on_retry: N,
     retry_error: W,
     retry_result: R,
     hint: H,
@@ -62,7 +97,7 @@ impl Default for RetryBuilder {
             budget: None,
             seed: None,
             name: DEFAULT_NAME,
-            on_retry: Vec::new(),
+            on_retry: Silent,
             retry_error: Transient,
             retry_result: NoResults,
             hint: NoHint,
@@ -70,7 +105,7 @@ impl Default for RetryBuilder {
     }
 }
 
-impl<W, R, H> std::fmt::Debug for RetryBuilder<W, R, H> {
+impl<W, R, H, N> std::fmt::Debug for RetryBuilder<W, R, H, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RetryBuilder")
             .field("name", &self.name)
@@ -80,7 +115,7 @@ impl<W, R, H> std::fmt::Debug for RetryBuilder<W, R, H> {
     }
 }
 
-impl<W, R, H> RetryBuilder<W, R, H> {
+impl<W, R, H, N> RetryBuilder<W, R, H, N> {
     /// The most calls one operation gets, **the first call included**: 3 means one call and up
     /// to two retries; 1 means no retry at all.
     ///
@@ -146,15 +181,49 @@ impl<W, R, H> RetryBuilder<W, R, H> {
         self
     }
 
-    /// Calls `callback` before each retry's wait, with the attempt about to be made, the delay
-    /// and the reason.
+    /// Calls `callback` before each retry's wait with a [`RetryEvent`]: the outcome that caused
+    /// the retry, the attempt about to be made, the delay and the reason. Several callbacks run
+    /// in the order they were added.
+    ///
+    /// The callback takes the outcomes of one operation type (`T`, `E`), inferred where the
+    /// retry is used, so a closure needs no annotations in the common case; a retry without
+    /// callbacks can be used with any operation.
     ///
     /// # Default
     ///
-    /// None.
-    pub fn on_retry(mut self, callback: impl Fn(&RetryEvent<'_>) + Send + Sync + 'static) -> Self {
-        self.on_retry.push(Box::new(callback));
-        self
+    /// None ([`Silent`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let retry = failguard::Retry::builder()
+    ///     .on_retry(|e| eprintln!("attempt {} in {:?}: {:?}", e.attempt, e.delay, e.error()))
+    ///     .build()?;
+    /// let _ = retry.call(|| async { Err::<(), _>("connection refused") }).await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_retry<T, E>(
+        self,
+        callback: impl Fn(&RetryEvent<'_, T, E>) + Send + Sync + 'static,
+    ) -> RetryBuilder<W, R, H, OnRetry<T, E>>
+    where
+        N: AddCallback<T, E>,
+    {
+        RetryBuilder {
+            max_attempts: self.max_attempts,
+            max_elapsed: self.max_elapsed,
+            backoff: self.backoff,
+            budget: self.budget,
+            seed: self.seed,
+            name: self.name,
+            on_retry: self.on_retry.add(std::sync::Arc::new(callback)),
+            retry_error: self.retry_error,
+            retry_result: self.retry_result,
+            hint: self.hint,
+        }
     }
 
     /// Which errors are retried: any [`RetryError`](super::RetryError), such as a closure
@@ -165,7 +234,7 @@ impl<W, R, H> RetryBuilder<W, R, H> {
     ///
     /// [`Transient`]: the operation's errors, timeouts, full bulkheads and queues, and open
     /// circuits that say when to come back.
-    pub fn retry_if<W2>(self, retry_if: W2) -> RetryBuilder<W2, R, H> {
+    pub fn retry_if<W2>(self, retry_if: W2) -> RetryBuilder<W2, R, H, N> {
         RetryBuilder {
             max_attempts: self.max_attempts,
             max_elapsed: self.max_elapsed,
@@ -187,7 +256,7 @@ impl<W, R, H> RetryBuilder<W, R, H> {
     /// # Default
     ///
     /// [`NoResults`]: no `Ok` is retried.
-    pub fn retry_on_result<R2>(self, retry_on_result: R2) -> RetryBuilder<W, R2, H> {
+    pub fn retry_on_result<R2>(self, retry_on_result: R2) -> RetryBuilder<W, R2, H, N> {
         RetryBuilder {
             max_attempts: self.max_attempts,
             max_elapsed: self.max_elapsed,
@@ -210,7 +279,7 @@ impl<W, R, H> RetryBuilder<W, R, H> {
     /// # Default
     ///
     /// [`NoHint`].
-    pub fn delay_hint<H2>(self, delay_hint: H2) -> RetryBuilder<W, R, H2> {
+    pub fn delay_hint<H2>(self, delay_hint: H2) -> RetryBuilder<W, R, H2, N> {
         RetryBuilder {
             max_attempts: self.max_attempts,
             max_elapsed: self.max_elapsed,
@@ -233,7 +302,7 @@ impl<W, R, H> RetryBuilder<W, R, H> {
     /// or over a day), `retry.backoff.base` (zero for linear or exponential growth),
     /// `retry.backoff.max_delay` (below the base or over a day), `retry.backoff.factor` (not
     /// from 1.0 to 100.0).
-    pub fn build(self) -> Result<Retry<W, R, H>, ConfigError> {
+    pub fn build(self) -> Result<Retry<W, R, H, N>, ConfigError> {
         if self.max_attempts == 0 {
             return Err(ConfigError::new(
                 "retry.max_attempts",

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use super::{
     backoff::{Backoff, Jitter},
     budget::RetryBudget,
+    event::{Notify, RetryEvent, Silent},
     rng::{GAMMA, mix, unit},
 };
 use crate::{Name, PolicyError, Rejection, events, sync::AtomicU64, sync::Ordering};
@@ -163,6 +164,14 @@ pub enum RetryReason {
 }
 
 impl RetryReason {
+    /// Why `error`, once judged retryable, is retried.
+    pub(crate) fn of<E: PolicyError>(error: &E) -> RetryReason {
+        match error.rejection() {
+            Some(rejection) => RetryReason::Rejection(rejection.policy()),
+            None => RetryReason::Error,
+        }
+    }
+
     /// The reason as it appears in `tracing` events: `"error"`, `"result"` or `"rejection"`.
     ///
     /// ```
@@ -178,33 +187,9 @@ impl RetryReason {
     }
 }
 
-/// What an `on_retry` callback is told before each retry's wait.
-///
-/// ```
-/// let retry = failguard::Retry::builder()
-///     .on_retry(|e| println!("{}: attempt {} in {:?} ({:?})", e.name, e.attempt, e.delay, e.reason))
-///     .build()?;
-/// # let _ = retry;
-/// # Ok::<(), failguard::ConfigError>(())
-/// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RetryEvent<'a> {
-    /// The retry policy's name.
-    pub name: &'a Name,
-    /// The number of the attempt about to be made (2 for the first retry).
-    pub attempt: u32,
-    /// How long the retry waits before making it.
-    pub delay: Duration,
-    /// Why the previous attempt is retried.
-    pub reason: RetryReason,
-}
-
-pub(crate) type Callback = Box<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
-
 /// A retry policy's configuration and shared state; the futures of both front doors hold a
 /// reference to it. You never use it directly.
-pub struct RetryState<W, R, H> {
+pub struct RetryState<W, R, H, N = Silent> {
     pub(crate) name: Name,
     pub(crate) max_attempts: u32,
     pub(crate) max_elapsed: Option<Duration>,
@@ -212,13 +197,13 @@ pub struct RetryState<W, R, H> {
     pub(crate) budget: Option<RetryBudget>,
     /// SplitMix64's state, advanced with one atomic add per draw: lock-free and seedable.
     pub(crate) rng: AtomicU64,
-    pub(crate) on_retry: Vec<Callback>,
+    pub(crate) on_retry: N,
     pub(crate) retry_error: W,
     pub(crate) retry_result: R,
     pub(crate) hint: H,
 }
 
-impl<W, R, H> fmt::Debug for RetryState<W, R, H> {
+impl<W, R, H, N> fmt::Debug for RetryState<W, R, H, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryState")
             .field("name", &self.name)
@@ -269,12 +254,65 @@ pub trait Decide<T, E> {
     ) -> Plan;
 }
 
-impl<T, E, W, R, H> Decide<T, E> for RetryState<W, R, H>
+// Retry's future holds its decisions borrowed (the combinator), shared (tower) or refined for
+// one call (`Retrying`); these let it ask any of them.
+impl<T, E, S: Decide<T, E> + ?Sized> Decide<T, E> for &S {
+    #[inline]
+    fn start(&self) -> Option<Instant> {
+        (**self).start()
+    }
+
+    #[inline]
+    fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
+        (**self).wants(outcome)
+    }
+
+    #[inline]
+    fn plan(
+        &self,
+        outcome: &Result<T, E>,
+        reason: RetryReason,
+        made: u32,
+        prev: Option<Duration>,
+        start: Option<Instant>,
+        prepare: &mut dyn FnMut(bool) -> bool,
+    ) -> Plan {
+        (**self).plan(outcome, reason, made, prev, start, prepare)
+    }
+}
+
+impl<T, E, S: Decide<T, E>> Decide<T, E> for crate::sync::Arc<S> {
+    #[inline]
+    fn start(&self) -> Option<Instant> {
+        (**self).start()
+    }
+
+    #[inline]
+    fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
+        (**self).wants(outcome)
+    }
+
+    #[inline]
+    fn plan(
+        &self,
+        outcome: &Result<T, E>,
+        reason: RetryReason,
+        made: u32,
+        prev: Option<Duration>,
+        start: Option<Instant>,
+        prepare: &mut dyn FnMut(bool) -> bool,
+    ) -> Plan {
+        (**self).plan(outcome, reason, made, prev, start, prepare)
+    }
+}
+
+impl<T, E, W, R, H, N> Decide<T, E> for RetryState<W, R, H, N>
 where
     E: PolicyError,
     W: RetryError<E>,
     R: RetryResult<T>,
     H: DelayHint<T, E>,
+    N: Notify<T, E>,
 {
     #[inline]
     fn start(&self) -> Option<Instant> {
@@ -352,22 +390,18 @@ where
         }
         let attempt = made + 1;
         events::retry_attempt(&self.name, attempt, sleep, reason);
-        if !self.on_retry.is_empty() {
-            let event = RetryEvent {
-                name: &self.name,
-                attempt,
-                delay: sleep,
-                reason,
-            };
-            for callback in &self.on_retry {
-                callback(&event);
-            }
-        }
+        self.on_retry.notify(&RetryEvent {
+            name: &self.name,
+            attempt,
+            delay: sleep,
+            reason,
+            outcome,
+        });
         Plan::Retry { sleep, backoff }
     }
 }
 
-impl<W, R, H> RetryState<W, R, H> {
+impl<W, R, H, N> RetryState<W, R, H, N> {
     #[cold]
     #[inline(never)]
     fn start_slow(&self) -> Option<Instant> {
@@ -385,10 +419,7 @@ impl<W, R, H> RetryState<W, R, H> {
         if !self.retry_error.retries(error) {
             return None;
         }
-        Some(match error.rejection() {
-            Some(rejection) => RetryReason::Rejection(rejection.policy()),
-            None => RetryReason::Error,
-        })
+        Some(RetryReason::of(error))
     }
 
     /// One uniform draw from `[0, 1)` from the shared generator.

@@ -1,6 +1,5 @@
 use std::{
     future::Future,
-    ops::Deref,
     pin::Pin,
     task::{Context, Poll, ready},
     time::Duration,
@@ -74,7 +73,8 @@ impl<Op: OperationMut> Attempts for OpAttempts<Op> {
 ///
 /// `A` is where the attempts come from ([`OpAttempts`] or, in tower,
 /// [`ServiceAttempts`](super::ServiceAttempts)); `P` is how the operation holds the retry's
-/// configuration: borrowed by the combinator, an `Arc` in tower.
+/// configuration: borrowed by the combinator, an `Arc` in tower, with per-call refinements by
+/// [`Retrying`](super::Retrying).
 #[derive(Debug, Clone)]
 pub struct Retried<A, P> {
     pub(crate) attempts: A,
@@ -119,8 +119,7 @@ pin_project! {
 impl<A, P> Retried<A, P>
 where
     A: Attempts,
-    P: Deref,
-    P::Target: Decide<A::Ok, A::Error>,
+    P: Decide<A::Ok, A::Error>,
 {
     /// After an outcome that asks for a retry: plans the next attempt, returning the outcome
     /// back if there is none. Out of line, like everything past the first attempt, so that the
@@ -228,8 +227,7 @@ where
 impl<A, P> Operation for Retried<A, P>
 where
     A: Attempts,
-    P: Deref,
-    P::Target: Decide<A::Ok, A::Error>,
+    P: Decide<A::Ok, A::Error>,
 {
     type Ok = A::Ok;
     type Error = A::Error;
@@ -261,8 +259,7 @@ where
 impl<A, P> OperationMut for Retried<A, P>
 where
     A: Attempts,
-    P: Deref,
-    P::Target: Decide<A::Ok, A::Error>,
+    P: Decide<A::Ok, A::Error>,
 {
     #[inline]
     fn poll_mut(

@@ -50,6 +50,14 @@
 //! `Retry`, Polly and resilience4j return. That the retries ran out is an operational fact, so it
 //! goes where operational facts go: the `retry.exhausted` event.
 //!
+//! # From the closure
+//!
+//! [`Retryable`] (re-exported as `failguard::Retryable`) puts the retry on the closure, as
+//! backon does: `(|| async { .. }).retry(&policy)` is `policy.call(|| async { .. })`, and one call
+//! may refine it before it is awaited with [`when`](Retrying::when) (which errors this call
+//! retries) and [`notify`](Retrying::notify) (told of each error and delay before the wait).
+//! Everything else stays the policy's, so the builder remains the one place for shared settings.
+//!
 //! # Costs
 //!
 //! A first attempt that succeeds costs a check of its outcome and nothing else: no allocation,
@@ -102,24 +110,28 @@ pub mod backoff;
 pub mod budget;
 mod builder;
 mod core;
+mod event;
 mod future;
 #[cfg(feature = "tower")]
 mod layer;
+mod retryable;
 mod rng;
 
 pub use self::core::{
-    Decide, DelayHint, NoHint, NoResults, RetryError, RetryEvent, RetryReason, RetryResult,
-    RetryState, Transient,
+    Decide, DelayHint, NoHint, NoResults, RetryError, RetryReason, RetryResult, RetryState,
+    Transient,
 };
 pub use backoff::{Backoff, Delays, Jitter};
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use builder::RetryBuilder;
+pub use event::{AddCallback, Notify, OnRetry, RetryEvent, Silent};
 pub use future::{Attempts, OpAttempts, Retried, RetryCall};
 #[cfg(feature = "tower")]
 pub use layer::{CloneRequest, Replay, RetryLayer, RetryService, ServiceAttempts};
+pub use retryable::{CallNotify, CallWhen, PerCall, Retryable, Retrying};
 
 use crate::{
-    ConfigError, Name, Operation, OperationMut,
+    ConfigError, Name, OperationMut,
     policy::{Apply, CallFuture, OperationFn},
     sync::Arc,
 };
@@ -170,11 +182,11 @@ use crate::{
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct Retry<W = Transient, R = NoResults, H = NoHint> {
-    state: Arc<RetryState<W, R, H>>,
+pub struct Retry<W = Transient, R = NoResults, H = NoHint, N = Silent> {
+    state: Arc<RetryState<W, R, H, N>>,
 }
 
-impl<W, R, H> Clone for Retry<W, R, H> {
+impl<W, R, H, N> Clone for Retry<W, R, H, N> {
     fn clone(&self) -> Self {
         Self {
             state: self.state.clone(),
@@ -209,7 +221,7 @@ impl Retry {
     }
 }
 
-impl<W, R, H> Retry<W, R, H> {
+impl<W, R, H, N> Retry<W, R, H, N> {
     /// Calls `f`, and calls it again while the outcome asks for a retry and the limits allow.
     ///
     /// The first attempt's future is made at once; later ones after their wait.
@@ -247,7 +259,7 @@ impl<W, R, H> Retry<W, R, H> {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     #[cfg(feature = "tower")]
-    pub fn layer(&self) -> RetryLayer<W, R, H> {
+    pub fn layer(&self) -> RetryLayer<W, R, H, CloneRequest, N> {
         RetryLayer::new(self)
     }
 
@@ -284,9 +296,9 @@ impl<W, R, H> Retry<W, R, H> {
     }
 }
 
-impl<W, R, H> crate::Policy for Retry<W, R, H> {
+impl<W, R, H, N> crate::Policy for Retry<W, R, H, N> {
     #[cfg(feature = "tower")]
-    type Layer = RetryLayer<W, R, H>;
+    type Layer = RetryLayer<W, R, H, CloneRequest, N>;
 
     #[cfg(feature = "tower")]
     fn layer(&self) -> Self::Layer {
@@ -294,12 +306,12 @@ impl<W, R, H> crate::Policy for Retry<W, R, H> {
     }
 }
 
-impl<'a, Op, W, R, H> Apply<Op> for &'a Retry<W, R, H>
+impl<'a, Op, W, R, H, N> Apply<Op> for &'a Retry<W, R, H, N>
 where
     Op: OperationMut,
-    RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
+    RetryState<W, R, H, N>: Decide<Op::Ok, Op::Error>,
 {
-    type Output = Retried<OpAttempts<Op>, &'a RetryState<W, R, H>>;
+    type Output = Retried<OpAttempts<Op>, &'a RetryState<W, R, H, N>>;
 
     fn apply(self, op: Op) -> Self::Output {
         Retried {
@@ -310,12 +322,12 @@ where
 }
 
 /// Owned, for an operation that must outlive the borrow (one a queue runs on its workers).
-impl<Op, W, R, H> Apply<Op> for Retry<W, R, H>
+impl<Op, W, R, H, N> Apply<Op> for Retry<W, R, H, N>
 where
     Op: OperationMut,
-    RetryState<W, R, H>: Decide<Op::Ok, Op::Error>,
+    RetryState<W, R, H, N>: Decide<Op::Ok, Op::Error>,
 {
-    type Output = Retried<OpAttempts<Op>, Arc<RetryState<W, R, H>>>;
+    type Output = Retried<OpAttempts<Op>, Arc<RetryState<W, R, H, N>>>;
 
     fn apply(self, op: Op) -> Self::Output {
         Retried {
@@ -324,41 +336,3 @@ where
         }
     }
 }
-
-/// A closure, retried: `(|| async { .. }).retry(&policy)` is `policy.call(|| async { .. })`.
-///
-/// ```
-/// use failguard::{Retry, retry::Retryable};
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let retry = Retry::new(3)?;
-/// let mut attempts = 0;
-/// let n = (|| {
-///     attempts += 1;
-///     let n = attempts;
-///     async move { if n < 3 { Err("not yet") } else { Ok(n) } }
-/// })
-/// .retry(&retry)
-/// .await
-/// .unwrap();
-/// assert_eq!(n, 3);
-/// # Ok(())
-/// # }
-/// ```
-pub trait Retryable<Fut>: FnMut() -> Fut + Sized {
-    /// Calls this closure through `policy`: the same future as [`Retry::call`].
-    fn retry<W, R, H>(
-        self,
-        policy: &Retry<W, R, H>,
-    ) -> crate::policy::Call<'_, Retry<W, R, H>, Self>
-    where
-        OperationFn<Self>: OperationMut,
-        RetryState<W, R, H>:
-            Decide<<OperationFn<Self> as Operation>::Ok, <OperationFn<Self> as Operation>::Error>,
-    {
-        CallFuture::new(policy.apply(OperationFn::new(self)))
-    }
-}
-
-impl<F: FnMut() -> Fut, Fut> Retryable<Fut> for F {}

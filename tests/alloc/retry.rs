@@ -1,8 +1,12 @@
-use std::{convert::Infallible, future::ready, time::Duration};
+use std::{
+    convert::Infallible,
+    future::{IntoFuture, ready},
+    time::Duration,
+};
 
 use failguard::{
-    Error, Policy, Retry, Timeout,
-    retry::{Backoff, Jitter, RetryBudget, Retryable},
+    Error, Policy, Retry, Retryable, Timeout,
+    retry::{Backoff, Jitter, RetryBudget},
 };
 use tower::{Layer, Service, service_fn};
 
@@ -14,8 +18,20 @@ fn a_first_success_allocates_nothing() {
         let retry = Retry::new(3).unwrap();
         let out = assert_no_alloc(|| retry.call(|| ready(Ok::<_, Infallible>(1))));
         assert_eq!(out.unwrap(), 1);
-        let out = assert_no_alloc(|| (|| ready(Ok::<_, Infallible>(2))).retry(&retry));
+        let out = assert_no_alloc(|| {
+            (|| ready(Ok::<_, Infallible>(2)))
+                .retry(&retry)
+                .into_future()
+        });
         assert_eq!(out.unwrap(), 2);
+        let out = assert_no_alloc(|| {
+            (|| ready(Ok::<_, Infallible>(3)))
+                .retry(&retry)
+                .when(|e| e.is_rejection())
+                .notify(|_, _| {})
+                .into_future()
+        });
+        assert_eq!(out.unwrap(), 3);
         // With a budget, max_elapsed, predicates, a hint and a callback too.
         let retry = Retry::builder()
             .max_attempts(5)

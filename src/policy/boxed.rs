@@ -18,18 +18,32 @@ pub trait DynPolicy<T, E>: Send + Sync {
     fn call_dyn<'a>(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>>;
 }
 
+/// One lifetime's worth of [`DynPolicy`]: kept apart so that the higher-ranked bound on
+/// `DynPolicy`'s impl names one trait, not projections through `Apply` and `Operation` (which
+/// the compiler handles less well).
+pub trait CallBoxed<'a, T, E> {
+    /// Calls the boxed operation through the stack.
+    fn call_boxed(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>>;
+}
+
+impl<'a, P: 'a, T: 'a, E: 'a> CallBoxed<'a, T, E> for P
+where
+    &'a P: Apply<OperationFn<DynOp<'a, T, E>>>,
+    <&'a P as Apply<OperationFn<DynOp<'a, T, E>>>>::Output:
+        Operation<Ok = T, Error = Error<E>> + Send + 'a,
+    <<&'a P as Apply<OperationFn<DynOp<'a, T, E>>>>::Output as Operation>::Call: Send + 'a,
+{
+    fn call_boxed(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>> {
+        Box::pin(CallFuture::new(self.apply(OperationFn::new(op))))
+    }
+}
+
 impl<P, T, E> DynPolicy<T, E> for P
 where
-    P: Send + Sync,
-    T: 'static,
-    E: 'static,
-    for<'a> &'a P: Apply<OperationFn<DynOp<'a, T, E>>>,
-    for<'a> <&'a P as Apply<OperationFn<DynOp<'a, T, E>>>>::Output:
-        Operation<Ok = T, Error = Error<E>> + Send,
-    for<'a> <<&'a P as Apply<OperationFn<DynOp<'a, T, E>>>>::Output as Operation>::Call: Send,
+    P: for<'a> CallBoxed<'a, T, E> + Send + Sync,
 {
     fn call_dyn<'a>(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>> {
-        Box::pin(CallFuture::new(self.apply(OperationFn::new(op))))
+        self.call_boxed(op)
     }
 }
 

@@ -103,7 +103,7 @@ mod boxed;
 mod operation;
 
 pub use around::{Around, Chain, ToOwnedPolicy};
-pub use boxed::{BoxFuture, BoxPolicy, DynPolicy};
+pub use boxed::{BoxFuture, BoxPolicy, CallBoxed, DynPolicy};
 #[cfg(feature = "tower")]
 pub use operation::ServiceOp;
 pub use operation::{

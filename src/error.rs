@@ -657,8 +657,10 @@ impl CircuitOpen {
         Self { name, retry_after }
     }
 
-    /// How long until the breaker lets a probe through, when it is open for a known time. `None`
-    /// when it is forced open, or half-open with every probe taken.
+    /// How long until the breaker may let this call through: while open, the time left of the
+    /// open duration; while half-open with every probe taken, the time left of
+    /// `max_half_open_wait` (or, without one, the latest open duration). `None` when it is forced
+    /// open.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }

@@ -14,6 +14,7 @@ use failguard::{
     Bulkhead, CircuitBreaker, Error, Policy, Retry, Timeout,
     retry::{Backoff, Jitter, RetryBudget, RetryEvent, RetryReason},
 };
+use rand::{SeedableRng, rngs::StdRng};
 use tokio::time::{Instant, sleep};
 
 const MS: Duration = Duration::from_millis(1);
@@ -167,13 +168,90 @@ async fn a_seeded_retry_sleeps_exactly_the_backoffs_delays() {
             .unwrap();
         let (op, start) = (Flaky::default(), Instant::now());
         retry.call(|| op.call(10, start)).await.unwrap_err();
-        // tokio's timer has a resolution of 1 ms: each wait ends on the next whole millisecond.
-        let mut expected = vec![Duration::ZERO];
-        for d in backoff.delays(7).take(5) {
-            let ms = d.as_nanos().div_ceil(1_000_000) as u64;
-            expected.push(*expected.last().unwrap() + Duration::from_millis(ms));
-        }
-        assert_eq!(op.at(), expected, "{jitter:?}");
+        assert_eq!(op.at(), wait_ends(backoff.delays(7).take(5)), "{jitter:?}");
+    }
+}
+
+/// The virtual time each wait of `delays` ends at, from zero: tokio's timer has a resolution of
+/// 1 ms, so each wait ends on the next whole millisecond.
+fn wait_ends(delays: impl Iterator<Item = Duration>) -> Vec<Duration> {
+    let mut at = vec![Duration::ZERO];
+    for d in delays {
+        let ms = d.as_nanos().div_ceil(1_000_000) as u64;
+        at.push(*at.last().unwrap() + Duration::from_millis(ms));
+    }
+    at
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_given_a_seeded_std_rng_sleeps_what_that_seed_pins() {
+    let backoff = Backoff::exponential(100 * MS)
+        .max_delay(2000 * MS)
+        .jitter(Jitter::Equal);
+    let retry = Retry::builder()
+        .max_attempts(6)
+        .backoff(backoff)
+        .rng(StdRng::seed_from_u64(7))
+        .build()
+        .unwrap();
+    let (op, start) = (Flaky::default(), Instant::now());
+    retry.call(|| op.call(10, start)).await.unwrap_err();
+    assert_eq!(op.at(), wait_ends(backoff.delays(7).take(5)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn clones_of_a_retry_share_its_generator_and_builds_from_a_seed_start_afresh() {
+    // Constant full jitter: every wait is U(0, 1 s) of the next draw, whatever the retry number.
+    let backoff = Backoff::constant(1000 * MS).jitter(Jitter::Full);
+    let builder = Retry::builder().max_attempts(2).backoff(backoff);
+    let shared = builder
+        .clone()
+        .rng(StdRng::seed_from_u64(7))
+        .build()
+        .unwrap();
+    let draws: Vec<_> = backoff.delays(7).take(3).collect();
+    for (n, retry) in [shared.clone(), shared.clone(), shared].iter().enumerate() {
+        let (op, start) = (Flaky::default(), Instant::now());
+        retry.call(|| op.call(10, start)).await.unwrap_err();
+        assert_eq!(op.at(), wait_ends([draws[n]].into_iter()), "call {n}");
+    }
+    let seeded = builder.seed(7);
+    for retry in [seeded.clone().build().unwrap(), seeded.build().unwrap()] {
+        let (op, start) = (Flaky::default(), Instant::now());
+        retry.call(|| op.call(10, start)).await.unwrap_err();
+        assert_eq!(op.at(), wait_ends([draws[0]].into_iter()));
+    }
+}
+
+#[test]
+fn unseeded_jitter_stays_in_range_on_every_thread() {
+    // Each thread draws from its own generator; each runs its own paused runtime.
+    let retry = Retry::builder()
+        .max_attempts(3)
+        .backoff(Backoff::constant(100 * MS).jitter(Jitter::Full))
+        .build()
+        .unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let retry = retry.clone();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .start_paused(true)
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let (op, start) = (Flaky::default(), Instant::now());
+                    retry.call(|| op.call(10, start)).await.unwrap_err();
+                    op.at()
+                })
+            })
+        })
+        .collect();
+    for thread in threads {
+        let at = thread.join().unwrap();
+        assert_eq!(at.len(), 3);
+        assert!(at.windows(2).all(|w| w[1] - w[0] <= 100 * MS), "{at:?}");
     }
 }
 

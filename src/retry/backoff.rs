@@ -40,7 +40,9 @@
 
 use std::time::Duration;
 
-use super::rng::{splitmix, unit};
+use rand::{SeedableRng, rngs::StdRng};
+
+use super::rng::unit;
 use crate::ConfigError;
 
 /// The default `max_delay`: 30 seconds. A retry that waits longer than this is rarely still
@@ -311,9 +313,11 @@ impl Backoff {
         Duration::from_nanos(d)
     }
 
-    /// The delays a retry would sleep, in order, with randomness from `seed`: the same sequence as
-    /// a [`Retry`](super::Retry) built with `.seed(seed)` sleeps on its first call (when every
-    /// attempt asks for a retry and no hint overrides the backoff).
+    /// The delays a retry would sleep, in order, with randomness from a [`StdRng`] seeded with
+    /// `seed`: the same sequence as a [`Retry`](super::Retry) built with `.seed(seed)` sleeps on
+    /// its first call (when every attempt asks for a retry and no hint overrides the backoff).
+    /// Each jittered delay takes one `f64` from the generator (`rng.random::<f64>()`, uniform in
+    /// `[0, 1)`); without jitter nothing is drawn.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -326,7 +330,7 @@ impl Backoff {
     pub fn delays(&self, seed: u64) -> Delays {
         Delays {
             backoff: *self,
-            rng: seed,
+            rng: StdRng::seed_from_u64(seed),
             n: 0,
             prev: None,
         }
@@ -405,7 +409,7 @@ fn scale(range: u64, draw: f64) -> u64 {
 #[derive(Debug, Clone)]
 pub struct Delays {
     backoff: Backoff,
-    rng: u64,
+    rng: StdRng,
     n: u32,
     prev: Option<Duration>,
 }
@@ -417,7 +421,7 @@ impl Iterator for Delays {
         let draw = if self.backoff.jitter == Jitter::None {
             0.0
         } else {
-            unit(splitmix(&mut self.rng))
+            unit(&mut self.rng)
         };
         let d = self.backoff.delay(self.n, self.prev, draw);
         self.n = self.n.saturating_add(1);

@@ -1,11 +1,14 @@
 use std::time::Duration;
 
+use rand::RngCore;
+
 use super::{
     Backoff, NoHint, NoResults, Retry, RetryBudget, RetryState, Transient,
     backoff::Jitter,
     event::{AddCallback, OnRetry, RetryEvent, Silent},
+    rng::Source,
 };
-use crate::{ConfigError, Name, sync::Arc, sync::AtomicU64};
+use crate::{ConfigError, Name, sync::Arc};
 
 const DEFAULT_NAME: Name = Name::from_static("retry");
 
@@ -48,8 +51,9 @@ const DEFAULT_NAME: Name = Name::from_static("retry");
 /// A builder is `Clone` (when its predicates and hint are, as closures that capture `Clone`
 /// values are), so one builder is a template for many retries: one per host, each with its own
 /// name. The clones share the `on_retry` callbacks (each is an `Arc`) and the
-/// [`budget`](Self::budget), if one is set, since a budget is a shared handle; a
-/// [`seed`](Self::seed) is copied, so retries built from the clones draw the same delays.
+/// [`budget`](Self::budget), if one is set, since a budget is a shared handle, and likewise a
+/// generator handed to [`rng`](Self::rng); a [`seed`](Self::seed) is copied, so retries built
+/// from the clones each get a generator of their own and draw the same delays.
 ///
 /// ```
 /// use std::sync::{Arc, atomic::{AtomicU32, Ordering}};
@@ -80,7 +84,7 @@ pub struct RetryBuilder<W = Transient, R = NoResults, H = NoHint, N = Silent> {
     max_elapsed: Option<Duration>,
     backoff: Backoff,
     budget: Option<RetryBudget>,
-    seed: Option<u64>,
+    rng: Source,
     name: Name,
     on_retry: N,
     retry_error: W,
@@ -95,7 +99,7 @@ impl Default for RetryBuilder {
             max_elapsed: None,
             backoff: Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::Full),
             budget: None,
-            seed: None,
+            rng: Source::Thread,
             name: DEFAULT_NAME,
             on_retry: Silent,
             retry_error: Transient,
@@ -160,14 +164,78 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
         self
     }
 
-    /// Seeds the jitter's random generator, so the delays are the same on every run (as
-    /// [`Backoff::delays`] with that seed, for the first call).
+    /// Draws the jitter from a [`StdRng`](rand::rngs::StdRng) seeded with `seed`, so the delays
+    /// are the same on every run: exactly [`Backoff::delays`] with that seed, for the first call.
+    /// Shorthand for `.rng(StdRng::seed_from_u64(seed))`, except that each retry built from
+    /// (a clone of) this builder gets a generator of its own, starting afresh.
     ///
     /// # Default
     ///
-    /// A random seed (from the standard library's per-process random hasher keys).
+    /// Not seeded: each thread draws from its own generator, [`rand::rng()`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failguard::{Retry, retry::{Backoff, Jitter}};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let backoff = Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::Full);
+    /// let retry = Retry::builder().max_attempts(2).backoff(backoff).seed(7).build()?;
+    /// let start = tokio::time::Instant::now();
+    /// let _ = retry.call(|| async { Err::<(), _>("refused") }).await;
+    /// // tokio's timer ends a wait on a whole millisecond.
+    /// let waited = backoff.delays(7).next().unwrap();
+    /// assert_eq!(start.elapsed().as_millis(), waited.as_nanos().div_ceil(1_000_000));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.rng = Source::Seed(seed);
+        self
+    }
+
+    /// Draws the jitter from `rng`, any [`rand`] generator: a seeded one pins the delays in a
+    /// test, a cheaper or a deterministic one suits a simulation. Replaces [`seed`](Self::seed).
+    ///
+    /// The generator is shared by every clone of the retry, every call, and every retry built
+    /// from a clone of this builder. Since a `rand` generator draws through `&mut`, it sits
+    /// behind a [`std::sync::Mutex`], locked only for one draw before a jittered retry's wait:
+    /// never on a first attempt, and never without jitter. (Poisoning is ignored: a generator
+    /// stays usable for jitter.)
+    ///
+    /// # Default
+    ///
+    /// Each thread draws from its own generator, [`rand::rng()`]: no lock and no state shared
+    /// between threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failguard::{Retry, retry::{Backoff, Jitter}};
+    /// use rand::{Rng, SeedableRng, rngs::StdRng};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let backoff = Backoff::constant(Duration::from_secs(1)).jitter(Jitter::Full);
+    /// let retry = Retry::builder()
+    ///     .max_attempts(2)
+    ///     .backoff(backoff)
+    ///     .rng(StdRng::seed_from_u64(7))
+    ///     .build()?;
+    /// let start = tokio::time::Instant::now();
+    /// let _ = retry.call(|| async { Err::<(), _>("refused") }).await;
+    /// // Full jitter waits U(0, 1 s): the generator's first f64 of the second.
+    /// let draw: f64 = StdRng::seed_from_u64(7).random();
+    /// let expected = Duration::from_nanos((1e9 * draw) as u64);
+    /// assert_eq!(start.elapsed().as_millis(), expected.as_nanos().div_ceil(1_000_000));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rng(mut self, rng: impl RngCore + Send + 'static) -> Self {
+        self.rng = Source::shared(rng);
         self
     }
 
@@ -217,7 +285,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
             max_elapsed: self.max_elapsed,
             backoff: self.backoff,
             budget: self.budget,
-            seed: self.seed,
+            rng: self.rng,
             name: self.name,
             on_retry: self.on_retry.add(std::sync::Arc::new(callback)),
             retry_error: self.retry_error,
@@ -240,7 +308,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
             max_elapsed: self.max_elapsed,
             backoff: self.backoff,
             budget: self.budget,
-            seed: self.seed,
+            rng: self.rng,
             name: self.name,
             on_retry: self.on_retry,
             retry_error: retry_if,
@@ -262,7 +330,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
             max_elapsed: self.max_elapsed,
             backoff: self.backoff,
             budget: self.budget,
-            seed: self.seed,
+            rng: self.rng,
             name: self.name,
             on_retry: self.on_retry,
             retry_error: self.retry_error,
@@ -285,7 +353,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
             max_elapsed: self.max_elapsed,
             backoff: self.backoff,
             budget: self.budget,
-            seed: self.seed,
+            rng: self.rng,
             name: self.name,
             on_retry: self.on_retry,
             retry_error: self.retry_error,
@@ -313,7 +381,6 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
             ConfigError::check_duration("retry.max_elapsed", max)?;
         }
         self.backoff.check()?;
-        let seed = self.seed.unwrap_or_else(random_seed);
         Ok(Retry {
             state: Arc::new(RetryState {
                 name: self.name,
@@ -321,7 +388,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
                 max_elapsed: self.max_elapsed,
                 backoff: self.backoff,
                 budget: self.budget,
-                rng: AtomicU64::new(seed),
+                rng: self.rng.build(),
                 on_retry: self.on_retry,
                 retry_error: self.retry_error,
                 retry_result: self.retry_result,
@@ -329,13 +396,4 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
             }),
         })
     }
-}
-
-/// A random seed without a dependency: std's `RandomState` keys come from the operating
-/// system's random source (once per thread, then incremented), which is plenty for jitter.
-fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
 }

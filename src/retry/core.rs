@@ -9,9 +9,9 @@ use super::{
     backoff::{Backoff, Jitter},
     budget::RetryBudget,
     event::{Notify, RetryEvent, Silent},
-    rng::{GAMMA, mix, unit},
+    rng::{self, SharedRng},
 };
-use crate::{Name, PolicyError, Rejection, events, sync::AtomicU64, sync::Ordering};
+use crate::{Name, PolicyError, Rejection, events};
 
 /// Decides which errors are retried: implemented by [`Transient`] (the default) and by every
 /// closure `Fn(&E) -> bool`.
@@ -195,8 +195,8 @@ pub struct RetryState<W, R, H, N = Silent> {
     pub(crate) max_elapsed: Option<Duration>,
     pub(crate) backoff: Backoff,
     pub(crate) budget: Option<RetryBudget>,
-    /// SplitMix64's state, advanced with one atomic add per draw: lock-free and seedable.
-    pub(crate) rng: AtomicU64,
+    /// The jitter's generator: `None` draws from this thread's, shared with nothing.
+    pub(crate) rng: Option<SharedRng>,
     pub(crate) on_retry: N,
     pub(crate) retry_error: W,
     pub(crate) retry_result: R,
@@ -353,7 +353,7 @@ where
         let cap = self.backoff.cap();
         let draw = match self.backoff.jitter_mode() {
             Jitter::None => 0.0,
-            _ => self.draw(),
+            _ => rng::draw(self.rng.as_ref()),
         };
         let backoff = self.backoff.delay(made - 1, prev, draw);
         let mut sleep = match self.hint.delay_hint(outcome) {
@@ -420,14 +420,5 @@ impl<W, R, H, N> RetryState<W, R, H, N> {
             return None;
         }
         Some(RetryReason::of(error))
-    }
-
-    /// One uniform draw from `[0, 1)` from the shared generator.
-    fn draw(&self) -> f64 {
-        let state = self
-            .rng
-            .fetch_add(GAMMA, Ordering::Relaxed)
-            .wrapping_add(GAMMA);
-        unit(mix(state))
     }
 }

@@ -15,12 +15,13 @@
 //! | [`retry_on_result`](RetryBuilder::retry_on_result) | which `Ok` results are retried anyway | none |
 //! | [`delay_hint`](RetryBuilder::delay_hint) | a delay read from the outcome (`Retry-After`), used instead of the backoff, clamped to its cap | none |
 //! | [`budget`](RetryBuilder::budget) | a [`RetryBudget`] shared by many calls | none |
-//! | [`seed`](RetryBuilder::seed) | the jitter's random seed, to pin delays in tests | random |
+//! | [`rng`](RetryBuilder::rng), [`seed`](RetryBuilder::seed) | the jitter's `rand` generator (or a seeded `StdRng`), to pin delays in tests | each thread's own, [`rand::rng()`] |
 //!
-//! Jitter draws come from SplitMix64 advanced by one atomic add per draw: lock-free, shared by
-//! every call of the policy, exactly reproducible from a seed, and no dependency (the default seed
-//! comes from the standard library's per-process random hasher keys). Statistical quality beyond
-//! "uniform enough to spread retries" is not needed here.
+//! Jitter draws come from [`rand`]. By default each thread draws from its own generator
+//! (`rand::rng()`), so retrying on many threads shares no state and takes no lock. A generator
+//! handed to [`rng`](RetryBuilder::rng) (or made by [`seed`](RetryBuilder::seed)) is shared by
+//! every clone and call of the policy behind a mutex taken only for a draw, and pins the exact
+//! delays: [`Backoff::delays`] yields the sequence a retry seeded the same way sleeps.
 //!
 //! Inner failguard rejections are classified by [`Transient`]: a timeout, a full bulkhead or
 //! queue is retried after the backoff; an open circuit is retried no sooner than its
@@ -63,7 +64,8 @@
 //! A first attempt that succeeds costs a check of its outcome and nothing else: no allocation,
 //! no lock, no clock read, no random draw. With `max_elapsed` set the start time is read once per
 //! call, and with a budget the call counts itself in the budget (a clock read and one atomic).
-//! Retrying costs one atomic add per random draw and a tokio timer per wait. The tower door also
+//! Retrying costs one random draw per jittered wait (from this thread's generator, or under the
+//! lock of a shared one) and a tokio timer per wait. The tower door also
 //! keeps a copy of the request and a clone of the inner service for the retries (none when
 //! `max_attempts` is 1 or the request cannot be replayed) and one reference count on the shared
 //! policy per call.

@@ -160,6 +160,10 @@ pub use queue::Queue;
 pub use retry::{Retry, Retryable};
 pub use timeout::Timeout;
 
+/// The `rand` failguard's retries draw jitter from, so that a generator handed to
+/// [`RetryBuilder::rng`](retry::RetryBuilder::rng) is of the matching version.
+pub use rand;
+
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -256,55 +256,35 @@ pub trait Decide<T, E> {
 
 // Retry's future holds its decisions borrowed (the combinator), shared (tower) or refined for
 // one call (`Retrying`); these let it ask any of them.
-impl<T, E, S: Decide<T, E> + ?Sized> Decide<T, E> for &S {
-    #[inline]
-    fn start(&self) -> Option<Instant> {
-        (**self).start()
-    }
+macro_rules! forward_decide {
+    ($($holder:ty),*) => {$(
+        impl<T, E, S: Decide<T, E> + ?Sized> Decide<T, E> for $holder {
+            #[inline]
+            fn start(&self) -> Option<Instant> {
+                (**self).start()
+            }
 
-    #[inline]
-    fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
-        (**self).wants(outcome)
-    }
+            #[inline]
+            fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
+                (**self).wants(outcome)
+            }
 
-    #[inline]
-    fn plan(
-        &self,
-        outcome: &Result<T, E>,
-        reason: RetryReason,
-        made: u32,
-        prev: Option<Duration>,
-        start: Option<Instant>,
-        prepare: &mut dyn FnMut(bool) -> bool,
-    ) -> Plan {
-        (**self).plan(outcome, reason, made, prev, start, prepare)
-    }
+            #[inline]
+            fn plan(
+                &self,
+                outcome: &Result<T, E>,
+                reason: RetryReason,
+                made: u32,
+                prev: Option<Duration>,
+                start: Option<Instant>,
+                prepare: &mut dyn FnMut(bool) -> bool,
+            ) -> Plan {
+                (**self).plan(outcome, reason, made, prev, start, prepare)
+            }
+        }
+    )*};
 }
-
-impl<T, E, S: Decide<T, E>> Decide<T, E> for crate::sync::Arc<S> {
-    #[inline]
-    fn start(&self) -> Option<Instant> {
-        (**self).start()
-    }
-
-    #[inline]
-    fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
-        (**self).wants(outcome)
-    }
-
-    #[inline]
-    fn plan(
-        &self,
-        outcome: &Result<T, E>,
-        reason: RetryReason,
-        made: u32,
-        prev: Option<Duration>,
-        start: Option<Instant>,
-        prepare: &mut dyn FnMut(bool) -> bool,
-    ) -> Plan {
-        (**self).plan(outcome, reason, made, prev, start, prepare)
-    }
-}
+forward_decide!(&S, crate::sync::Arc<S>);
 
 impl<T, E, W, R, H, N> Decide<T, E> for RetryState<W, R, H, N>
 where

@@ -36,7 +36,7 @@ use std::{
 };
 
 use failguard::{
-    BoxError, Bulkhead, CircuitBreaker, Outcome, Policy, Retry, Timeout, error::CircuitOpen,
+    BoxError, Bulkhead, CircuitBreaker, FailureIf, Outcome, Retry, Timeout, error::CircuitOpen,
     retry::Backoff,
 };
 use tower::{Service, ServiceBuilder, ServiceExt};
@@ -198,7 +198,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     Backoff::exponential(Duration::from_millis(5))
                         .max_delay(Duration::from_millis(50)),
                 )
-                .retry_if(retryable as fn(&BoxError) -> bool)
+                .classify(FailureIf(retryable as fn(&BoxError) -> bool))
                 .delay_hint(pushback as fn(&Result<HelloReply, BoxError>) -> Option<Duration>)
                 .name("greeter")
                 .build()?,

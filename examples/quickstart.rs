@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use failguard::{Error, Fallback, FutureExt, Policy, Timeout};
+use failguard::{Error, Fallback, FutureExt, Timeout};
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 /// A pretend backend: answers fast, slowly, or not at all.

@@ -8,21 +8,21 @@
 //! - [`is_server_fault`]: 5xx, `429 Too Many Requests` and `408 Request Timeout` are the server's
 //!   fault (or its way of saying "not now") and worth another attempt; every other status,
 //!   including a 404, is an answer, not a failure.
-//! - [`ServerFaults`]: that rule as a breaker classifier (`Err` and server-fault responses are
-//!   failures) and as a retry's result predicate.
+//! - [`ServerFaults`]: that rule as one [`Classify`] value (`Err` and server-fault responses
+//!   are failures) for a breaker, a retry and a fallback alike.
 //! - [`retry_after`] and [`RetryAfter`]: the `Retry-After` header in both forms of RFC 9110
 //!   (delay-seconds and HTTP-date), bad values ignored, as a retry's delay hint in one line.
 //!
 //! # Examples
 //!
 //! ```
-//! use failguard::{CircuitBreaker, Policy, Retry, http::{RetryAfter, ServerFaults}};
+//! use failguard::{CircuitBreaker, Retry, http::{RetryAfter, ServerFaults}};
 //! use http::{Response, StatusCode};
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), failguard::ConfigError> {
 //! let policy = Retry::builder()
-//!     .retry_on_result(ServerFaults)
+//!     .classify(ServerFaults)
 //!     .delay_hint(RetryAfter)
 //!     .build()?
 //!     .wrap(CircuitBreaker::builder().classify(ServerFaults).build()?);
@@ -50,10 +50,7 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header::RETRY_AFTER};
 
-use crate::{
-    Classify, Outcome,
-    retry::{DelayHint, RetryResult},
-};
+use crate::{Classify, Outcome, retry::DelayHint};
 
 /// Whether a response with `status` is the server's fault and worth another attempt: any 5xx,
 /// `429 Too Many Requests` and `408 Request Timeout`.
@@ -75,11 +72,10 @@ pub fn is_server_fault(status: StatusCode) -> bool {
 
 /// The rule of [`is_server_fault`] for whole outcomes.
 ///
-/// - As a breaker classifier ([`Classify`]) over `Result<http::Response<B>, E>`: an `Err` (no
-///   answer) and a server-fault response are failures; every other response is a success, so
-///   404s never trip a breaker.
-/// - As a retry's result predicate ([`RetryResult`]) over `http::Response<B>`: a server-fault
-///   response is retried. (Errors are the retry's error predicate's business.)
+/// A [`Classify`] over `Result<http::Response<B>, E>`: an `Err` (no answer) and a server-fault
+/// response are failures; every other response is a success. Hand the same value to a
+/// breaker (404s never trip it), a retry (server faults and errors are retried, 404s are not)
+/// and a fallback (errors fall back).
 ///
 /// ```
 /// use failguard::{Classify, Outcome, http::ServerFaults};
@@ -99,12 +95,6 @@ impl<B, E> Classify<Response<B>, E> for ServerFaults {
             Ok(response) if !is_server_fault(response.status()) => Outcome::Success,
             _ => Outcome::Failure,
         }
-    }
-}
-
-impl<B> RetryResult<Response<B>> for ServerFaults {
-    fn retries(&self, response: &Response<B>) -> bool {
-        is_server_fault(response.status())
     }
 }
 
@@ -162,7 +152,7 @@ pub fn parse_retry_after(value: &HeaderValue, now: SystemTime) -> Option<Duratio
 /// use failguard::{Retry, http::{RetryAfter, ServerFaults}};
 ///
 /// let retry = Retry::builder()
-///     .retry_on_result(ServerFaults)
+///     .classify(ServerFaults)
 ///     .delay_hint(RetryAfter)
 ///     .build()?;
 /// # let _ = retry;
@@ -253,13 +243,14 @@ mod tests {
     }
 
     #[test]
-    fn classifier_and_predicate_agree_on_responses_and_fail_errors() {
+    fn the_classifier_follows_is_server_fault_and_fails_errors() {
         let response = |code| Response::builder().status(code).body(()).unwrap();
         let err: Result<Response<()>, &str> = Err("connection refused");
         assert_eq!(ServerFaults.classify(&err), Outcome::Failure);
-        for code in [200, 404, 429, 500, 503] {
+        for code in [200, 404, 408, 429, 500, 503] {
             let failed = ServerFaults.classify(&Ok::<_, ()>(response(code))) == Outcome::Failure;
-            assert_eq!(failed, ServerFaults.retries(&response(code)), "{code}");
+            let status = StatusCode::from_u16(code).unwrap();
+            assert_eq!(failed, is_server_fault(status), "{code}");
         }
     }
 

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use failguard::{Error, Fallback, Policy, Timeout};
+//! use failguard::{Error, Fallback, Timeout};
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), failguard::ConfigError> {
@@ -46,7 +46,7 @@
 //!
 //! ```
 //! # use std::time::Duration;
-//! use failguard::{Error, Fallback, Policy, Timeout};
+//! use failguard::{Error, Fallback, Timeout};
 //! use tower::{Service, ServiceBuilder, ServiceExt};
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -75,7 +75,7 @@
 //!
 //! # Composition order
 //!
-//! [`Policy::wrap`] puts one policy around another; chains read outermost first. The recommended
+//! Every policy's `wrap` puts it around another ([`Wrap`]); chains read outermost first. The recommended
 //! order, and why:
 //!
 //! 1. **fallback**: outermost, so it also answers for every rejection below it;
@@ -154,7 +154,7 @@ pub use error::{BoxError, ConfigError, Error, PolicyError, Rejection};
 pub use ext::FutureExt;
 pub use fallback::Fallback;
 pub use name::Name;
-pub use outcome::{Classify, ErrorIsFailure, Outcome};
+pub use outcome::{Classify, ErrorIsFailure, FailureIf, Outcome};
 pub use policy::{Operation, OperationMut, Policy, Wrap};
 pub use queue::Queue;
 pub use retry::{Retry, Retryable};

@@ -90,3 +90,31 @@ where
         self(result)
     }
 }
+
+/// Errors for which a closure holds are failures; every other error, and every `Ok`, is a
+/// success. The shared form of an error predicate: hand one value to a breaker's, a retry's and
+/// a fallback's `classify`.
+///
+/// ```
+/// use failguard::{Classify, Error, FailureIf, Outcome};
+///
+/// // A missing row is an answer, not a failure of the database.
+/// let db_fault = FailureIf(|e: &Error<&str>| !matches!(e, Error::Inner("not found")));
+/// assert_eq!(db_fault.classify(&Err::<(), _>(Error::Inner("not found"))), Outcome::Success);
+/// assert_eq!(db_fault.classify(&Err::<(), _>(Error::Inner("pool timed out"))), Outcome::Failure);
+/// assert_eq!(db_fault.classify(&Ok::<_, Error<&str>>(())), Outcome::Success);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailureIf<F>(pub F);
+
+impl<T, E, F> Classify<T, E> for FailureIf<F>
+where
+    F: Fn(&E) -> bool,
+{
+    fn classify(&self, result: &Result<T, E>) -> Outcome {
+        match result {
+            Err(error) if (self.0)(error) => Outcome::Failure,
+            _ => Outcome::Success,
+        }
+    }
+}

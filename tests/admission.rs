@@ -14,8 +14,8 @@ use std::{
 };
 
 use failguard::{
-    Bulkhead, CircuitBreaker, Error, Fallback, Outcome, Policy, Queue, Retry, Timeout,
-    breaker::State, retry::Backoff,
+    Bulkhead, CircuitBreaker, Error, Fallback, Outcome, Queue, Retry, Timeout, breaker::State,
+    retry::Backoff,
 };
 use tokio::time::{Instant, advance, sleep};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};

@@ -3,9 +3,7 @@
 
 use std::{io, time::Duration};
 
-use failguard::{
-    Bulkhead, CircuitBreaker, Error, Fallback, Policy, Retry, Timeout, policy::BoxPolicy,
-};
+use failguard::{Bulkhead, CircuitBreaker, Error, Fallback, Retry, Timeout, policy::BoxPolicy};
 
 const MS: Duration = Duration::from_millis(1);
 

@@ -8,7 +8,7 @@ use std::{
 };
 
 use failguard::{
-    BoxError, CircuitBreaker, ConfigError, Error, Outcome, Policy, Retry, Timeout,
+    BoxError, CircuitBreaker, ConfigError, Error, Outcome, Retry, Timeout,
     breaker::{CircuitBreakerBuilder, MAX_WINDOW, State},
     retry::Backoff,
 };

@@ -8,7 +8,7 @@ use std::{
 };
 
 use failguard::{
-    BoxError, Bulkhead, ConfigError, Error, Fallback, Policy, Timeout,
+    BoxError, Bulkhead, ConfigError, Error, Fallback, Timeout,
     bulkhead::{MAX_LIMIT, MAX_WAIT},
     error::BulkheadFullReason,
 };

@@ -2,7 +2,7 @@
 
 use std::{io, time::Duration};
 
-use failguard::{BoxError, Error, Fallback, Policy, Timeout};
+use failguard::{BoxError, Error, Fallback, Timeout};
 use tokio::time::{Instant, sleep};
 use tower::{Service, ServiceBuilder, ServiceExt};
 

@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use failguard::{CircuitBreaker, Error, Fallback, Policy, Timeout};
+use failguard::{CircuitBreaker, Error, Fallback, Timeout};
 use tracing::{
     Event, Subscriber,
     field::{Field, Visit},

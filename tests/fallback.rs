@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use failguard::{BoxError, Error, Fallback, Policy, Timeout};
+use failguard::{BoxError, Error, Fallback, Timeout};
 use tokio::time::{Instant, sleep};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 

@@ -9,7 +9,7 @@ mod faulty_server;
 use std::time::{Duration, Instant};
 
 use failguard::{
-    CircuitBreaker, Policy, Retry,
+    CircuitBreaker, Retry,
     http::{RetryAfter, ServerFaults},
     retry::Backoff,
 };
@@ -44,7 +44,7 @@ async fn a_503_with_retry_after_is_retried_after_the_servers_delay() {
     let policy = Retry::builder()
         .max_attempts(3)
         .backoff(Backoff::constant(Duration::from_millis(50)))
-        .retry_on_result(ServerFaults)
+        .classify(ServerFaults)
         .delay_hint(RetryAfter)
         .build()
         .unwrap()

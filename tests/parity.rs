@@ -3,7 +3,7 @@
 
 use std::{io, time::Duration};
 
-use failguard::{Error, Fallback, Policy, Timeout};
+use failguard::{Error, Fallback, Timeout};
 use tokio::time::{Instant, sleep};
 use tower::{Service, ServiceBuilder, ServiceExt};
 

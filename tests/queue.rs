@@ -15,7 +15,7 @@ use std::{
 };
 
 use failguard::{
-    BoxError, Error, Fallback, Policy, Queue, Timeout,
+    BoxError, Error, Fallback, Queue, Timeout,
     error::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout},
     queue::{Overflow, QueueFuture, QueueService},
 };

@@ -11,7 +11,7 @@ use std::{
 };
 
 use failguard::{
-    Bulkhead, CircuitBreaker, Error, Policy, Retry, Timeout,
+    Bulkhead, CircuitBreaker, Error, Retry, Timeout,
     retry::{Backoff, Jitter, RetryBudget, RetryEvent, RetryReason},
 };
 use rand::{SeedableRng, rngs::StdRng};

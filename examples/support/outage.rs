@@ -18,11 +18,11 @@ use std::{
 };
 
 use failguard::{
-    Bulkhead, CircuitBreaker, ConfigError, Error, Fallback, Policy, Retry, Timeout, Wrap,
+    Bulkhead, CircuitBreaker, ConfigError, Error, FailureIf, Fallback, Retry, Timeout, Wrap,
     breaker::{BreakerSnapshot, State, StateChange},
     bulkhead::BulkheadSnapshot,
     fallback::Value,
-    retry::{Backoff, Jitter, NoResults, OnRetry, RetryBudget, RetryEvent},
+    retry::{Backoff, Jitter, OnRetry, RetryBudget, RetryEvent},
 };
 use tokio::{task::JoinSet, time::MissedTickBehavior};
 
@@ -135,7 +135,7 @@ pub const MAX_WAIT: Duration = Duration::from_millis(20);
 /// answer) and attempts that took too long. A rejection (open circuit, full bulkhead) is the
 /// client's own decision not to call: it is neither retried nor hidden, so the caller sees it
 /// typed, with its `retry_after`.
-pub type ServerFailed = fn(&Error<HttpError>) -> bool;
+pub type ServerFailed = FailureIf<fn(&Error<HttpError>) -> bool>;
 /// Reads the server's `Retry-After` hint from an outcome.
 pub type RetryAfterHint = fn(&Result<Answer, Error<HttpError>>) -> Option<Duration>;
 
@@ -146,15 +146,16 @@ pub type ClientPolicy = Wrap<
     Wrap<
         Wrap<
             Wrap<Fallback<Value<Answer>, ServerFailed>, Bulkhead>,
-            Retry<ServerFailed, NoResults, RetryAfterHint, OnRetry<Answer, Error<HttpError>>>,
+            Retry<ServerFailed, RetryAfterHint, OnRetry<Answer, Error<HttpError>>>,
         >,
         CircuitBreaker,
     >,
     Timeout,
 >;
 
-fn server_failed(e: &Error<HttpError>) -> bool {
-    matches!(e, Error::Inner(_) | Error::Timeout(_))
+/// One rule for the fallback and the retry alike.
+fn server_failed() -> ServerFailed {
+    FailureIf(|e| matches!(e, Error::Inner(_) | Error::Timeout(_)))
 }
 
 fn retry_after_hint(outcome: &Result<Answer, Error<HttpError>>) -> Option<Duration> {
@@ -170,7 +171,7 @@ pub fn client_policy(
     on_retry: impl Fn(&RetryEvent<'_, Answer, Error<HttpError>>) + Send + Sync + 'static,
 ) -> Result<ClientPolicy, ConfigError> {
     let fallback = Fallback::value(Answer::Stale)
-        .when(server_failed as ServerFailed)
+        .classify(server_failed())
         .name("cached");
     let bulkhead = Bulkhead::builder()
         .max_concurrent(MAX_CONCURRENT)
@@ -191,7 +192,7 @@ pub fn client_policy(
                 .jitter(Jitter::Full),
         )
         .budget(budget)
-        .retry_if(server_failed as ServerFailed)
+        .classify(server_failed())
         .delay_hint(retry_after_hint as RetryAfterHint)
         .on_retry(on_retry)
         .name("api")

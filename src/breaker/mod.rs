@@ -262,6 +262,8 @@ impl<C> CircuitBreaker<C> {
         BreakerLayer::new(self.clone())
     }
 
+    crate::policy::wrap_method!("failguard::CircuitBreaker::builder().build()?");
+
     /// The state a call arriving now would find.
     ///
     /// The breaker moves lazily: no timer, no task; the first call after a deadline moves it.
@@ -377,13 +379,31 @@ impl<C> CircuitBreaker<C> {
     }
 }
 
-impl<C: Clone> crate::Policy for CircuitBreaker<C> {
-    #[cfg(feature = "tower")]
+#[cfg(feature = "tower")]
+impl<C: Clone> crate::policy::ToLayer for CircuitBreaker<C> {
     type Layer = BreakerLayer<C>;
 
-    #[cfg(feature = "tower")]
-    fn layer(&self) -> BreakerLayer<C> {
+    fn layer(&self) -> Self::Layer {
         CircuitBreaker::layer(self)
+    }
+}
+
+impl<T, E, C> crate::Policy<T, E> for CircuitBreaker<C>
+where
+    C: Classify<T, crate::Error<E>> + Clone + Send + Sync,
+{
+    type Around<'a, Op>
+        = Guarded<Op, &'a BreakerState, C>
+    where
+        Self: 'a,
+        Op: crate::policy::SendOperation<T, E> + 'a;
+
+    #[inline]
+    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
+    where
+        Op: crate::policy::SendOperation<T, E> + 'a,
+    {
+        self.apply(op)
     }
 }
 

@@ -228,6 +228,8 @@ impl Bulkhead {
         BulkheadLayer::new(self.clone())
     }
 
+    crate::policy::wrap_method!("failguard::Bulkhead::builder().max_concurrent(10).build()?");
+
     /// In flight, waiting and rejected counts, read without a lock.
     ///
     /// ```
@@ -261,13 +263,28 @@ impl Bulkhead {
     }
 }
 
-impl crate::Policy for Bulkhead {
-    #[cfg(feature = "tower")]
+#[cfg(feature = "tower")]
+impl crate::policy::ToLayer for Bulkhead {
     type Layer = BulkheadLayer;
 
-    #[cfg(feature = "tower")]
-    fn layer(&self) -> BulkheadLayer {
+    fn layer(&self) -> Self::Layer {
         Bulkhead::layer(self)
+    }
+}
+
+impl<T, E> crate::Policy<T, E> for Bulkhead {
+    type Around<'a, Op>
+        = Bulkheaded<Op, &'a BulkheadState>
+    where
+        Self: 'a,
+        Op: crate::policy::SendOperation<T, E> + 'a;
+
+    #[inline]
+    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
+    where
+        Op: crate::policy::SendOperation<T, E> + 'a,
+    {
+        self.apply(op)
     }
 }
 

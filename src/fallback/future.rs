@@ -75,13 +75,11 @@ where
     {
         let mut state = call.project().state;
         if let StateProj::Primary { inner } = state.as_mut().project() {
-            let error = match ready!(poll_inner(&mut self.op, inner, cx)) {
-                Ok(value) => return Poll::Ready(Ok(value)),
-                Err(error) => error,
+            let outcome = ready!(poll_inner(&mut self.op, inner, cx));
+            let error = match outcome {
+                Err(error) if self.handler.applies(&outcome) => error,
+                Ok(_) | Err(_) => return Poll::Ready(outcome),
             };
-            if !self.handler.applies(&error) {
-                return Poll::Ready(Err(error));
-            }
             events::fallback_applied(self.handler.name(), &error);
             let future = self.handler.clone().handle(error);
             state.set(State::Fallback { future });

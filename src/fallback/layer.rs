@@ -9,11 +9,9 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{
-    Fallback, FallbackCall, FromAsync, FromFn, FromService, Handler, Value, When, WithFallback,
-};
+use super::{Fallback, FallbackCall, FromAsync, FromFn, FromService, Handler, Value, WithFallback};
 use crate::policy::{CallFuture, Deferred, FutureOp};
-use crate::{Name, PolicyError};
+use crate::{Classify, Name, PolicyError};
 
 /// A [`Fallback`] as a tower [`Layer`].
 ///
@@ -165,12 +163,12 @@ impl<S, Req: Clone, W> Clone for ServiceHandler<S, Req, W> {
 impl<S, Req, W> Handler<S::Response, S::Error> for ServiceHandler<S, Req, W>
 where
     S: Service<Req> + Clone,
-    W: When<S::Error>,
+    W: Classify<S::Response, S::Error>,
 {
     type Future = ServiceCall<S, Req>;
 
-    fn applies(&self, error: &S::Error) -> bool {
-        self.fallback.when.test(error)
+    fn applies(&self, outcome: &Result<S::Response, S::Error>) -> bool {
+        self.fallback.when.classify(outcome) == crate::Outcome::Failure
     }
 
     fn name(&self) -> &Name {

@@ -3,8 +3,10 @@
 //! A [`Fallback`] replaces an error with a value ([`Fallback::value`]), the result of a closure
 //! of the error ([`Fallback::from_fn`]), the result of an async closure of the error
 //! ([`Fallback::from_async`]), or, in tower, the response of another service
-//! ([`Fallback::service`]). [`when`](Fallback::when) chooses which errors fall back; by default
-//! every error does, the operation's own errors and failguard's rejections alike.
+//! ([`Fallback::service`]). [`when`](Fallback::when) (a closure of the error) or
+//! [`classify`](Fallback::classify) (the [`Classify`] a breaker and a retry take too) chooses
+//! which errors fall back; by default every error does, the operation's own errors and
+//! failguard's rejections alike.
 //!
 //! The fallback sees the error of the stack below it, so a typed stack hands it a
 //! [`failguard::Error<E>`](crate::Error): match on `Error::Timeout`, `Error::Inner(..)` and so on
@@ -19,7 +21,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use failguard::{Error, Fallback, Policy, Timeout};
+//! use failguard::{Error, Fallback, Timeout};
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), failguard::ConfigError> {
@@ -56,7 +58,7 @@ pub use future::{FallbackCall, WithFallback};
 pub use layer::{FallbackLayer, FallbackService, ServiceAction, ServiceHandler};
 
 use crate::{
-    Name, Operation,
+    Classify, ErrorIsFailure, FailureIf, Name, Operation, Outcome,
     policy::{Apply, CallFuture, OperationFn},
 };
 
@@ -65,8 +67,8 @@ const DEFAULT_NAME: Name = Name::from_static("fallback");
 /// Answers with something else when a call fails or is rejected.
 ///
 /// `A` is the action (a [`Value`], [`FromFn`], [`FromAsync`] or [`FromService`]); `W` the
-/// predicate that picks which errors fall back ([`AnyError`] unless [`when`](Self::when) is
-/// called). A fallback holds no state; its tower layer shares one copy of it between all clones.
+/// [`Classify`] that picks which errors fall back: those it calls failures ([`ErrorIsFailure`],
+/// every error, unless [`when`](Self::when) or [`classify`](Self::classify) says otherwise). A fallback holds no state; its tower layer shares one copy of it between all clones.
 ///
 /// # Cancel safety
 ///
@@ -86,7 +88,7 @@ const DEFAULT_NAME: Name = Name::from_static("fallback");
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct Fallback<A, W = AnyError> {
+pub struct Fallback<A, W = ErrorIsFailure> {
     action: A,
     when: W,
     name: Name,
@@ -96,7 +98,7 @@ impl<A> Fallback<A> {
     fn with_action(action: A) -> Self {
         Self {
             action,
-            when: AnyError,
+            when: ErrorIsFailure,
             name: DEFAULT_NAME,
         }
     }
@@ -188,23 +190,63 @@ impl<S> Fallback<FromService<S>> {
 impl<A, W> Fallback<A, W> {
     /// Falls back only for errors for which `predicate` returns `true`; the others pass through.
     ///
+    /// The closure takes a [`failguard::Error<E>`](crate::Error), so it needs no annotation to
+    /// ask about failguard's rejections (`e.is_rejection()`, `matches!(e, Error::Timeout(_))`).
+    /// For a stack whose error is not `Error<E>` (a boxed tower error), or to share one rule
+    /// with a breaker and a retry, use [`classify`](Self::classify).
+    ///
     /// # Default
     ///
-    /// Every error falls back ([`AnyError`]).
+    /// Every error falls back ([`ErrorIsFailure`]).
     ///
     /// ```
-    /// use failguard::{Error, Fallback};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let fallback = Fallback::value(0).when(|e: &Error<&str>| *e.inner().unwrap_or(&"") != "bad input");
+    /// use std::time::Duration;
+    /// use failguard::{Error, Fallback, Timeout};
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// // Fall back when a policy rejected the call, not when the server said "bad input".
+    /// let fallback = Fallback::value(0).when(|e| e.is_rejection());
     /// assert!(fallback.call(|| async { Err::<i32, _>("bad input") }).await.is_err());
-    /// assert_eq!(fallback.call(|| async { Err::<i32, _>("down") }).await.unwrap(), 0);
+    ///
+    /// let policy = fallback.wrap(Timeout::new(Duration::from_millis(10))?);
+    /// let slow = policy.call(|| std::future::pending::<Result<i32, &str>>()).await;
+    /// assert_eq!(slow.unwrap(), 0);
+    /// # Ok(())
     /// # }
     /// ```
-    pub fn when<P>(self, predicate: P) -> Fallback<A, P> {
+    pub fn when<E, F>(self, predicate: F) -> Fallback<A, FailureIf<F>>
+    where
+        F: Fn(&crate::Error<E>) -> bool,
+    {
+        self.classify(FailureIf(predicate))
+    }
+
+    /// Falls back for the errors `classify` calls failures; the others (successes and ignored
+    /// outcomes) pass through. The same [`Classify`] value can judge outcomes for a
+    /// [`CircuitBreaker`](crate::CircuitBreaker) and a [`Retry`](crate::Retry).
+    ///
+    /// A fallback replaces errors: an `Ok` the classifier calls a failure (an HTTP 503 answered
+    /// as a response) passes through unchanged; make the operation return it as an error (as
+    /// reqwest's `error_for_status`) to have it fall back.
+    ///
+    /// # Default
+    ///
+    /// Every error falls back ([`ErrorIsFailure`]).
+    ///
+    /// ```
+    /// use failguard::{Error, Fallback, FailureIf};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server_fault = FailureIf(|e: &Error<u16>| matches!(e, Error::Inner(500..)) || e.is_rejection());
+    /// let fallback = Fallback::value("cached").classify(server_fault);
+    /// assert_eq!(fallback.call(|| async { Err::<&str, _>(503) }).await.unwrap(), "cached");
+    /// assert!(fallback.call(|| async { Err::<&str, _>(404) }).await.is_err());
+    /// # }
+    /// ```
+    pub fn classify<C>(self, classify: C) -> Fallback<A, C> {
         Fallback {
             action: self.action,
-            when: predicate,
+            when: classify,
             name: self.name,
         }
     }
@@ -273,15 +315,37 @@ impl<A, W> Fallback<A, W> {
     {
         FallbackLayer::new(Arc::new(self.clone()))
     }
+
+    crate::policy::wrap_method!("failguard::Fallback::value(0)");
 }
 
-impl<A: Clone, W: Clone> crate::Policy for Fallback<A, W> {
-    #[cfg(feature = "tower")]
+#[cfg(feature = "tower")]
+impl<A: Clone, W: Clone> crate::policy::ToLayer for Fallback<A, W> {
     type Layer = FallbackLayer<A, W>;
 
-    #[cfg(feature = "tower")]
     fn layer(&self) -> Self::Layer {
         Fallback::layer(self)
+    }
+}
+
+impl<T, E, A, W> crate::Policy<T, E> for Fallback<A, W>
+where
+    A: Action<T, crate::Error<E>> + Send + Sync,
+    A::Future: Send,
+    W: Classify<T, crate::Error<E>> + Send + Sync,
+{
+    type Around<'a, Op>
+        = WithFallback<Op, &'a Fallback<A, W>>
+    where
+        Self: 'a,
+        Op: crate::policy::SendOperation<T, E> + 'a;
+
+    #[inline]
+    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
+    where
+        Op: crate::policy::SendOperation<T, E> + 'a,
+    {
+        self.apply(op)
     }
 }
 
@@ -341,31 +405,6 @@ where
     }
 }
 
-/// Which errors fall back: implemented by [`AnyError`] and by every `Fn(&E) -> bool`.
-pub trait When<E> {
-    /// Whether `error` falls back.
-    fn test(&self, error: &E) -> bool;
-}
-
-/// Every error falls back; the default predicate.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AnyError;
-
-impl<E> When<E> for AnyError {
-    fn test(&self, _error: &E) -> bool {
-        true
-    }
-}
-
-impl<E, F> When<E> for F
-where
-    F: Fn(&E) -> bool,
-{
-    fn test(&self, error: &E) -> bool {
-        self(error)
-    }
-}
-
 /// A fallback ready to be used by one call: decides whether an error falls back and starts the
 /// fallback. Implemented for a [`Fallback`], references to it and `Arc`s of it, and (tower) for
 /// [`ServiceHandler`]; you do not implement it.
@@ -373,8 +412,8 @@ pub trait Handler<T, E> {
     /// The fallback in flight.
     type Future: Future<Output = Result<T, E>>;
 
-    /// Whether `error` falls back.
-    fn applies(&self, error: &E) -> bool;
+    /// Whether `outcome`, an `Err`, falls back.
+    fn applies(&self, outcome: &Result<T, E>) -> bool;
 
     /// The fallback's name, for events.
     fn name(&self) -> &Name;
@@ -390,12 +429,13 @@ macro_rules! fallback_handler {
         impl<T, E, A, W> Handler<T, E> for $holder
         where
             A: Action<T, E>,
-            W: When<E>,
+            W: Classify<T, E>,
         {
             type Future = A::Future;
 
-            fn applies(&self, error: &E) -> bool {
-                self.when.test(error)
+            #[inline]
+            fn applies(&self, outcome: &Result<T, E>) -> bool {
+                self.when.classify(outcome) == Outcome::Failure
             }
 
             fn name(&self) -> &Name {
@@ -414,7 +454,7 @@ impl<'a, Op, A, W> Apply<Op> for &'a Fallback<A, W>
 where
     Op: Operation,
     A: Action<Op::Ok, Op::Error>,
-    W: When<Op::Error>,
+    W: Classify<Op::Ok, Op::Error>,
 {
     type Output = WithFallback<Op, &'a Fallback<A, W>>;
 
@@ -428,7 +468,7 @@ impl<Op, A, W> Apply<Op> for Fallback<A, W>
 where
     Op: Operation,
     A: Action<Op::Ok, Op::Error> + Clone,
-    W: When<Op::Error> + Clone,
+    W: Classify<Op::Ok, Op::Error> + Clone,
 {
     type Output = WithFallback<Op, Fallback<A, W>>;
 

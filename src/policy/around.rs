@@ -112,7 +112,7 @@ borrowing_around!(
     [] crate::Timeout,
     [] crate::Bulkhead,
     [C,] crate::CircuitBreaker<C>,
-    [W, R, H, N,] crate::Retry<W, R, H, N>,
+    [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,
 );
 

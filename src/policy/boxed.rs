@@ -2,7 +2,7 @@
 
 use std::{fmt, future::Future, pin::Pin, sync::Arc};
 
-use super::{Apply, CallFuture, Operation, OperationFn};
+use super::Policy;
 use crate::Error;
 
 /// A boxed, `Send` future, as [`BoxPolicy::call`] returns.
@@ -12,38 +12,26 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type DynOp<'a, T, E> = Box<dyn FnMut() -> BoxFuture<'a, Result<T, E>> + Send + 'a>;
 
 /// Any stack of policies that can call an operation with `Ok = T` and `Err = E`, as a trait
-/// object; what a [`BoxPolicy`] holds. Implemented for every such stack; you do not implement it.
+/// object; what a [`BoxPolicy`] holds. Implemented for every [`Policy<T, E>`](Policy); you do
+/// not implement it.
 pub trait DynPolicy<T, E>: Send + Sync {
     /// Calls the boxed operation through the stack.
-    fn call_dyn<'a>(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>>;
-}
-
-/// One lifetime's worth of [`DynPolicy`]: kept apart so that the higher-ranked bound on
-/// `DynPolicy`'s impl names one trait, not projections through `Apply` and `Operation` (which
-/// the compiler handles less well).
-pub trait CallBoxed<'a, T, E> {
-    /// Calls the boxed operation through the stack.
-    fn call_boxed(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>>;
-}
-
-impl<'a, P: 'a, T: 'a, E: 'a> CallBoxed<'a, T, E> for P
-where
-    &'a P: Apply<OperationFn<DynOp<'a, T, E>>>,
-    <&'a P as Apply<OperationFn<DynOp<'a, T, E>>>>::Output:
-        Operation<Ok = T, Error = Error<E>> + Send + 'a,
-    <<&'a P as Apply<OperationFn<DynOp<'a, T, E>>>>::Output as Operation>::Call: Send + 'a,
-{
-    fn call_boxed(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>> {
-        Box::pin(CallFuture::new(self.apply(OperationFn::new(op))))
-    }
+    fn call_dyn<'a>(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>>
+    where
+        T: 'a,
+        E: 'a;
 }
 
 impl<P, T, E> DynPolicy<T, E> for P
 where
-    P: for<'a> CallBoxed<'a, T, E> + Send + Sync,
+    P: Policy<T, E>,
 {
-    fn call_dyn<'a>(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>> {
-        self.call_boxed(op)
+    fn call_dyn<'a>(&'a self, op: DynOp<'a, T, E>) -> BoxFuture<'a, Result<T, Error<E>>>
+    where
+        T: 'a,
+        E: 'a,
+    {
+        Box::pin(Policy::call(self, op))
     }
 }
 
@@ -54,13 +42,16 @@ where
 /// like the stack inside it. Cloning it is cheap and shares the stack (and so the breaker's
 /// window, the bulkhead's permits). The price of erasing the type is a few allocations per call
 /// (the closure, each attempt's future and the call itself are boxed); a stack held by its own
-/// type, or as `impl Policy` in generic code, allocates nothing.
+/// type, or as `impl Policy<T, E>` in generic code, allocates nothing.
+///
+/// It holds any [`Policy<T, E>`](Policy): every stack but one with a [`Queue`](crate::Queue)
+/// in it, which runs only `'static` operations.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use failguard::{CircuitBreaker, Policy, Retry, Timeout, policy::BoxPolicy};
+/// use failguard::{CircuitBreaker, Retry, Timeout, policy::BoxPolicy};
 ///
 /// struct Client {
 ///     policy: BoxPolicy<u32, std::io::Error>,

@@ -11,17 +11,23 @@
 //!
 //! # Holding a stack
 //!
+//! - **Without naming it**, as [`impl Policy<T, E>`](Policy): return it from a function, store
+//!   it in a struct generic over `P: Policy<T, E>`, take it in generic code, share it across
+//!   tasks. `call` needs no other bound and its future is `Send`. Nothing is boxed and nothing
+//!   allocates per call. ([`Policy`] has the example.)
 //! - **By its own type**, in a struct or a `static`: `Wrap<Wrap<Retry, CircuitBreaker>, Timeout>`
-//!   and so on. Nothing is boxed and nothing allocates per call.
+//!   and so on. Also nothing boxed; this is the way for a stack with a [`Queue`](crate::Queue)
+//!   in it, and for closures that are `FnOnce` or futures that are not `Send`.
 //! - **Behind one type**, [`BoxPolicy<T, E>`](BoxPolicy), for a stack chosen at run time (from
-//!   configuration) or stored where its full type is a chore; a few allocations per call.
+//!   configuration); a few allocations per call.
 //! - **To read a policy's figures** (a breaker's [`snapshot`](crate::CircuitBreaker::snapshot)),
 //!   keep a clone of its handle before wrapping it: handles share their state, so the clone sees
-//!   every call made through the stack.
+//!   every call made through the stack. ([`Wrap::outer`] and [`Wrap::inner`] reach into a stack
+//!   held by its type, but a kept clone is simpler and works behind `impl Policy` too.)
 //!
 //! ```
 //! use std::time::Duration;
-//! use failguard::{CircuitBreaker, Policy, Timeout};
+//! use failguard::{CircuitBreaker, Timeout};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), failguard::ConfigError> {
@@ -64,18 +70,19 @@
 //!
 //! A [`Queue`](crate::Queue) runs its calls on worker tasks, so what it runs must be `'static`.
 //! `queue.wrap(inner)` clones the policies in `inner` (cheap handles sharing their state) into
-//! each queued operation, so the stack can be used from [`call`](Policy::call) with borrowed
+//! each queued operation, so the stack can be used from [`call`](Wrap::call) with borrowed
 //! handles, in any shape of chain (`queue.wrap(a).wrap(b)`, `queue.wrap(a.wrap(b))`,
 //! `fallback.wrap(queue).wrap(a)`).
 //!
-//! [`Wrap`] puts one policy around another and is itself a [`Policy`]: usable with
-//! [`call`](Policy::call) and, with the `tower` feature, as one tower layer.
+//! [`Wrap`] puts one policy around another and is itself a policy: usable with
+//! [`call`](Wrap::call), around another policy, and, with the `tower` feature, as one tower layer
+//! ([`Wrap::layer`]).
 //!
 //! # Examples
 //!
 //! ```
 //! use std::time::Duration;
-//! use failguard::{Error, Fallback, Policy, Timeout};
+//! use failguard::{Error, Fallback, Timeout};
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), failguard::ConfigError> {
@@ -98,12 +105,44 @@
 //! # }
 //! ```
 
+/// Puts a policy's inherent `wrap` in its `impl` block; `$make` builds the policy in the
+/// example.
+macro_rules! wrap_method {
+    ($make:literal) => {
+        #[doc = concat!(
+            "Puts this policy around `inner`: calls go through `self` first, then `inner`. Chains\n",
+            "read outermost first: `a.wrap(b).wrap(c)` runs `a(b(c(op)))`. The result, a\n",
+            "[`Wrap`](crate::Wrap), is itself a policy: call it, wrap it, or use it as one tower layer.\n",
+            "\n",
+            "```\n",
+            "# use std::time::Duration;\n",
+            "# #[tokio::main(flavor = \"current_thread\")]\n",
+            "# async fn main() -> Result<(), failguard::ConfigError> {\n",
+            "let policy = ", $make, "\n",
+            "    .wrap(failguard::Timeout::new(Duration::from_secs(1))?);\n",
+            "let value = policy.call(|| async { Ok::<_, std::io::Error>(7) }).await.unwrap();\n",
+            "assert_eq!(value, 7);\n",
+            "# Ok(())\n",
+            "# }\n",
+            "```",
+        )]
+        pub fn wrap<Inner>(self, inner: Inner) -> crate::Wrap<Self, Inner> {
+            crate::Wrap { outer: self, inner }
+        }
+    };
+}
+pub(crate) use wrap_method;
+
+use std::future::Future;
+
+use crate::Error;
+
 mod around;
 mod boxed;
 mod operation;
 
 pub use around::{Around, Chain, ToOwnedPolicy};
-pub use boxed::{BoxFuture, BoxPolicy, CallBoxed, DynPolicy};
+pub use boxed::{BoxFuture, BoxPolicy, DynPolicy};
 #[cfg(feature = "tower")]
 pub use operation::ServiceOp;
 pub use operation::{
@@ -126,61 +165,202 @@ pub trait Apply<Op> {
 /// The future of [`Policy::call`] for policy `P` and closure `F`.
 pub type Call<'a, P, F> = CallFuture<<&'a P as Apply<OperationFn<F>>>::Output>;
 
-/// A resilience policy: call an operation through it, wrap another policy in it, or use it as a
-/// tower layer.
+/// A policy (or a stack of them) that calls operations whose futures give `Result<T, E>`:
+/// what to write to hold a policy without naming its type.
 ///
-/// Every failguard policy ([`Timeout`](crate::Timeout), [`Fallback`](crate::Fallback), ...) and
-/// every composition of them ([`Wrap`]) implements it.
+/// Return one as `impl Policy<T, E>`, store one in a struct as `P: Policy<T, E>`, take one in
+/// generic code, and call it with [`call`](Policy::call): no other bound is needed. A policy is
+/// `Send + Sync` and the call's future is `Send`, so both can cross tasks. Every failguard policy but
+/// [`Queue`](crate::Queue), and every [`Wrap`] of them, implements it for every `T` and `E`
+/// its predicates and classifiers understand. (A queue runs its operations on its workers, so
+/// it takes only `'static` ones; hold a stack with a queue by its own type.)
+///
+/// Each policy also has an inherent `call`, which is what you get when you hold the policy by
+/// its type: it takes `FnOnce` closures where no retry is in the stack, and futures that are not
+/// `Send`.
 ///
 /// # Examples
 ///
+/// Returned as `impl Policy`, stored in a struct, called from generic code and from spawned
+/// tasks:
+///
 /// ```
-/// use std::time::Duration;
-/// use failguard::{Policy, Timeout};
+/// use std::{sync::Arc, time::Duration};
+/// use failguard::{CircuitBreaker, ConfigError, Policy, Retry, Timeout};
+///
+/// fn policy() -> Result<impl Policy<u32, std::io::Error>, ConfigError> {
+///     Ok(Retry::new(3)?
+///         .wrap(CircuitBreaker::builder().name("users").build()?)
+///         .wrap(Timeout::new(Duration::from_secs(1))?))
+/// }
+///
+/// struct Client<P> {
+///     policy: P,
+/// }
+///
+/// impl<P: Policy<u32, std::io::Error>> Client<P> {
+///     async fn user_count(&self) -> Result<u32, failguard::Error<std::io::Error>> {
+///         self.policy.call(|| async { Ok(42) }).await
+///     }
+/// }
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let policy = Timeout::new(Duration::from_secs(5))?.wrap(Timeout::new(Duration::from_secs(1))?);
-/// let value = policy.call(|| async { Ok::<_, std::io::Error>(7) }).await?;
-/// assert_eq!(value, 7);
+/// let client = Arc::new(Client { policy: policy()? });
+/// let task = tokio::spawn({
+///     let client = client.clone();
+///     async move { client.user_count().await }
+/// });
+/// assert_eq!(task.await??, 42);
 /// # Ok(())
 /// # }
 /// ```
-pub trait Policy {
-    /// The tower layer of this policy.
-    #[cfg(feature = "tower")]
-    type Layer;
-
-    /// This policy as a tower layer. The layer shares the policy's state (a breaker's window, a
-    /// bulkhead's permits) with the policy and with every clone of the layer and its services.
-    #[cfg(feature = "tower")]
-    fn layer(&self) -> Self::Layer;
-
-    /// Calls `f` through the policy: the closure makes the operation's future, and its
-    /// `Result<T, E>` comes back as `Result<T, Error<E>>`.
-    ///
-    /// The closure may be `FnOnce` unless a retry is in the stack, which calls it again for every
-    /// attempt.
-    fn call<'a, F>(&'a self, f: F) -> Call<'a, Self, F>
+///
+/// A stack is a `Policy<T, E>` only for the `T` and `E` its classifiers take; the compiler says
+/// which one does not fit:
+///
+/// ```compile_fail,E0631
+/// use failguard::{CircuitBreaker, Error, Outcome, Policy};
+///
+/// fn statuses(r: &Result<u16, Error<std::io::Error>>) -> Outcome {
+///     Outcome::of(r)
+/// }
+/// // A classifier of `u16` statuses cannot judge `String` bodies.
+/// fn policy() -> impl Policy<String, std::io::Error> {
+///     CircuitBreaker::builder().classify(statuses).build().unwrap()
+/// }
+/// ```
+///
+/// A queue is not a `Policy<T, E>`:
+///
+/// ```compile_fail,E0277
+/// fn hold<P: failguard::Policy<u8, std::io::Error>>(_: P) {}
+/// hold(failguard::Queue::new(8).unwrap());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a policy for operations that return `Result<{T}, {E}>`",
+    label = "not a policy for `Result<{T}, {E}>`",
+    note = "a classifier, predicate, fallback or delay hint in the stack may be written for other types than `{T}` and `{E}`",
+    note = "a stack holding a `Queue` is not a `Policy<T, E>` (a queue runs only `'static` operations): hold it by its own type"
+)]
+pub trait Policy<T, E>: Send + Sync {
+    /// The operation `Op` with this policy around it.
+    type Around<'a, Op>: SendOperation<T, E> + 'a
     where
-        &'a Self: Apply<OperationFn<F>>,
+        Self: 'a,
+        Op: SendOperation<T, E> + 'a;
+
+    /// Puts this policy around `op`. You call it only to write a policy of your own.
+    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
+    where
+        Op: SendOperation<T, E> + 'a;
+
+    /// Calls `f` through the policy: the closure makes the operation's future (again for each
+    /// attempt, if a retry is in the stack), and its `Result<T, E>` comes back as
+    /// `Result<T, Error<E>>`.
+    ///
+    /// ```
+    /// use failguard::Policy;
+    ///
+    /// async fn fetch(policy: &impl Policy<String, std::io::Error>) -> Option<String> {
+    ///     policy.call(|| async { Ok("body".to_string()) }).await.ok()
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let timeout = failguard::Timeout::new(std::time::Duration::from_secs(1))?;
+    /// assert_eq!(fetch(&timeout).await.as_deref(), Some("body"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn call<'a, F, Fut>(&'a self, f: F) -> CallFuture<Self::Around<'a, OperationFn<F>>>
+    where
+        F: FnMut() -> Fut + Send + 'a,
+        Fut: Future<Output = Result<T, E>> + Send,
     {
-        CallFuture::new(self.apply(OperationFn::new(f)))
+        CallFuture::new(self.around(OperationFn::new(f)))
     }
 
-    /// Puts this policy around `inner`: calls go through `self` first, then `inner`.
+    /// Puts this policy around `inner`: calls go through `self` first, then `inner`. Chains read
+    /// outermost first: `a.wrap(b).wrap(c)` runs `a(b(c(op)))`.
     ///
-    /// Chains read outermost first: `a.wrap(b).wrap(c)` runs `a(b(c(op)))`.
+    /// ```
+    /// use std::time::Duration;
+    /// use failguard::{Policy, Timeout};
+    ///
+    /// fn with_deadline(
+    ///     policy: impl Policy<u8, std::io::Error>,
+    /// ) -> Result<impl Policy<u8, std::io::Error>, failguard::ConfigError> {
+    ///     Ok(Timeout::new(Duration::from_secs(2))?.wrap(policy))
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let policy = with_deadline(failguard::Retry::new(2)?)?;
+    /// assert_eq!(policy.call(|| async { Ok(1) }).await.unwrap(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn wrap<I>(self, inner: I) -> Wrap<Self, I>
     where
         Self: Sized,
-        I: Policy,
+        I: Policy<T, E>,
     {
         Wrap { outer: self, inner }
     }
 }
 
-/// One policy around another, itself a [`Policy`]. Made by [`Policy::wrap`].
+/// An [`OperationMut`] with `Ok = T` and `Error = Error<E>` that is `Send` and whose calls
+/// are `Send`: what [`Policy`] puts its policies around. Implemented for every such operation.
+pub trait SendOperation<T, E>: OperationMut<Ok = T, Error = Error<E>, Call: Send> + Send {}
+
+impl<Op, T, E> SendOperation<T, E> for Op where
+    Op: OperationMut<Ok = T, Error = Error<E>, Call: Send> + Send
+{
+}
+
+impl<T, E, O, I> Policy<T, E> for Wrap<O, I>
+where
+    O: Policy<T, E>,
+    I: Policy<T, E>,
+{
+    type Around<'a, Op>
+        = O::Around<'a, I::Around<'a, Op>>
+    where
+        Self: 'a,
+        Op: SendOperation<T, E> + 'a;
+
+    #[inline]
+    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
+    where
+        Op: SendOperation<T, E> + 'a,
+    {
+        self.outer.around(self.inner.around(op))
+    }
+}
+
+/// A policy's tower face: what [`Wrap::layer`] builds its layer from. Every failguard policy
+/// implements it with its inherent `layer()`; you implement it only for a policy of your own.
+///
+/// ```
+/// use failguard::policy::ToLayer;
+///
+/// fn layer_of<P: ToLayer>(policy: &P) -> P::Layer {
+///     policy.layer()
+/// }
+/// let layer = layer_of(&failguard::Timeout::new(std::time::Duration::from_secs(1))?);
+/// # let _ = layer;
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[cfg(feature = "tower")]
+pub trait ToLayer {
+    /// The tower layer of this policy.
+    type Layer;
+
+    /// This policy as a tower layer. The layer shares the policy's state (a breaker's window, a
+    /// bulkhead's permits) with the policy and with every clone of the layer and its services.
+    fn layer(&self) -> Self::Layer;
+}
+
+/// One policy around another, itself a policy. Made by `wrap` (every policy has it).
 ///
 /// Cloning it clones both policies, which share their state with the originals.
 #[derive(Debug, Clone)]
@@ -191,26 +371,93 @@ pub struct Wrap<O, I> {
 
 impl<O, I> Wrap<O, I> {
     /// The outer policy.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use failguard::{Retry, Timeout};
+    /// let policy = Retry::new(3)?.wrap(Timeout::new(Duration::from_secs(1))?);
+    /// assert_eq!(policy.outer().max_attempts(), 3);
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
     pub fn outer(&self) -> &O {
         &self.outer
     }
 
     /// The inner policy.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use failguard::{Retry, Timeout};
+    /// let policy = Retry::new(3)?.wrap(Timeout::new(Duration::from_secs(1))?);
+    /// assert_eq!(policy.inner().duration(), Duration::from_secs(1));
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
     pub fn inner(&self) -> &I {
         &self.inner
     }
-}
 
-impl<O: Policy, I: Policy> Policy for Wrap<O, I> {
-    #[cfg(feature = "tower")]
-    type Layer = WrapLayer<O::Layer, I::Layer>;
+    /// Calls `f` through both policies: the outer one first. The closure may be `FnOnce`
+    /// unless a retry is in the stack, which calls it again for every attempt.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use failguard::{Fallback, Timeout};
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let policy = Fallback::value(0).wrap(Timeout::new(Duration::from_millis(100))?);
+    /// let slow = policy.call(|| std::future::pending::<Result<i32, std::io::Error>>());
+    /// assert_eq!(slow.await.unwrap(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn call<'a, F>(&'a self, f: F) -> Call<'a, Self, F>
+    where
+        &'a Self: Apply<OperationFn<F>>,
+    {
+        CallFuture::new(self.apply(OperationFn::new(f)))
+    }
 
+    /// The stack as one tower layer: `outer` around `inner` around the service. It shares the
+    /// policies' state with them.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use failguard::{Error, Fallback, Timeout};
+    /// use tower::{Service, ServiceBuilder, ServiceExt};
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let policy = Fallback::value(0).wrap(Timeout::new(Duration::from_millis(100))?);
+    /// let mut svc = ServiceBuilder::new()
+    ///     .layer(policy.layer())
+    ///     .map_err(Error::Inner)
+    ///     .service_fn(|_: ()| std::future::pending::<Result<i32, std::io::Error>>());
+    /// assert_eq!(svc.ready().await?.call(()).await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "tower")]
-    fn layer(&self) -> Self::Layer {
+    pub fn layer(&self) -> WrapLayer<O::Layer, I::Layer>
+    where
+        O: ToLayer,
+        I: ToLayer,
+    {
         WrapLayer {
             outer: self.outer.layer(),
             inner: self.inner.layer(),
         }
+    }
+
+    crate::policy::wrap_method!(
+        "failguard::Retry::new(2)?.wrap(failguard::Timeout::new(Duration::from_secs(5))?)"
+    );
+}
+
+#[cfg(feature = "tower")]
+impl<O: ToLayer, I: ToLayer> ToLayer for Wrap<O, I> {
+    type Layer = WrapLayer<O::Layer, I::Layer>;
+
+    fn layer(&self) -> Self::Layer {
+        Wrap::layer(self)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The queue as a [`Policy`](crate::Policy): composition through [`wrap`](crate::Policy::wrap).
+//! The queue in a stack: composition through [`wrap`](Queue::wrap).
 
 #[cfg(feature = "tower")]
 use super::QueueLayer;
@@ -13,24 +13,23 @@ use crate::{
     policy::{Apply, CallFuture, Deferred},
 };
 
-impl crate::Policy for Queue {
-    #[cfg(feature = "tower")]
+#[cfg(feature = "tower")]
+impl crate::policy::ToLayer for Queue {
     type Layer = QueueLayer;
 
-    #[cfg(feature = "tower")]
     fn layer(&self) -> QueueLayer {
         Queue::layer(self)
     }
 }
 
 /// An operation submitted through a [`Queue`]; made by applying the queue, which
-/// [`Policy::call`](crate::Policy::call) and [`Policy::wrap`](crate::Policy::wrap) do for you.
+/// [`Wrap::call`](crate::Wrap::call) does for you.
 ///
 /// The operation inside must make `Send + 'static` futures: they run on the queue's workers.
 ///
 /// ```
 /// use std::time::Duration;
-/// use failguard::{Error, Policy, Queue, Timeout};
+/// use failguard::{Error, Queue, Timeout};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), failguard::ConfigError> {

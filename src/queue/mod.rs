@@ -49,11 +49,12 @@
 //! As a combinator, [`Queue::call`] submits the future your closure makes; [`Queue::submit`]
 //! takes a future you already have. Either submits at once, when called; the returned
 //! [`QueueFuture`] only waits for the outcome (dropping it cancels). The work runs on the queue's workers, so it must be
-//! `Send + 'static` (own its data). The queue is also a [`Policy`](crate::Policy): it composes
-//! with [`wrap`](crate::Policy::wrap) whenever the operation inside it makes `Send + 'static`
+//! `Send + 'static` (own its data). The queue also composes with other policies
+//! ([`wrap`](Queue::wrap)) whenever the operation inside it makes `Send + 'static`
 //! futures, which failguard's own futures do when yours do (a [`Timeout`](crate::Timeout)
 //! inside a queue bounds the run, not the wait). A future that borrows local data cannot go
-//! through a queue: use a bulkhead for that. Work that waits for another item of the same queue
+//! through a queue: use a bulkhead for that. For the same reason a stack with a queue in it is
+//! not a [`Policy<T, E>`](crate::Policy) (which takes borrowing closures): hold it by its type. Work that waits for another item of the same queue
 //! can wait forever when every worker is busy with such work: give it more workers than nesting
 //! depth, or a `max_wait`.
 //!
@@ -301,6 +302,8 @@ impl Queue {
     pub fn layer(&self) -> QueueLayer {
         QueueLayer::new(self.clone())
     }
+
+    crate::policy::wrap_method!("failguard::Queue::builder().capacity(8).build()?");
 
     /// Stops accepting items; the workers still run every item already queued, then exit.
     /// Await [`closed`](Self::closed) to know when they are done. Idempotent.

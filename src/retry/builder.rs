@@ -3,7 +3,7 @@ use std::time::Duration;
 use rand::RngCore;
 
 use super::{
-    Backoff, NoHint, NoResults, Retry, RetryBudget, RetryState, Transient,
+    Backoff, NoHint, Retry, RetryBudget, RetryState, Rules,
     backoff::Jitter,
     event::{AddCallback, OnRetry, RetryEvent, Silent},
     rng::Source,
@@ -79,7 +79,7 @@ const DEFAULT_NAME: Name = Name::from_static("retry");
 /// ```
 #[derive(Clone)]
 #[must_use = "a builder does nothing until `build()` is called"]
-pub struct RetryBuilder<W = Transient, R = NoResults, H = NoHint, N = Silent> {
+pub struct RetryBuilder<C = Rules, H = NoHint, N = Silent> {
     max_attempts: u32,
     max_elapsed: Option<Duration>,
     backoff: Backoff,
@@ -87,8 +87,7 @@ pub struct RetryBuilder<W = Transient, R = NoResults, H = NoHint, N = Silent> {
     rng: Source,
     name: Name,
     on_retry: N,
-    retry_error: W,
-    retry_result: R,
+    retry_on: C,
     hint: H,
 }
 
@@ -102,14 +101,13 @@ impl Default for RetryBuilder {
             rng: Source::Thread,
             name: DEFAULT_NAME,
             on_retry: Silent,
-            retry_error: Transient,
-            retry_result: NoResults,
+            retry_on: Rules::default(),
             hint: NoHint,
         }
     }
 }
 
-impl<W, R, H, N> std::fmt::Debug for RetryBuilder<W, R, H, N> {
+impl<C, H, N> std::fmt::Debug for RetryBuilder<C, H, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RetryBuilder")
             .field("name", &self.name)
@@ -119,7 +117,7 @@ impl<W, R, H, N> std::fmt::Debug for RetryBuilder<W, R, H, N> {
     }
 }
 
-impl<W, R, H, N> RetryBuilder<W, R, H, N> {
+impl<C, H, N> RetryBuilder<C, H, N> {
     /// The most calls one operation gets, **the first call included**: 3 means one call and up
     /// to two retries; 1 means no retry at all.
     ///
@@ -276,7 +274,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
     pub fn on_retry<T, E>(
         self,
         callback: impl Fn(&RetryEvent<'_, T, E>) + Send + Sync + 'static,
-    ) -> RetryBuilder<W, R, H, OnRetry<T, E>>
+    ) -> RetryBuilder<C, H, OnRetry<T, E>>
     where
         N: AddCallback<T, E>,
     {
@@ -288,21 +286,59 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
             rng: self.rng,
             name: self.name,
             on_retry: self.on_retry.add(std::sync::Arc::new(callback)),
-            retry_error: self.retry_error,
-            retry_result: self.retry_result,
+            retry_on: self.retry_on,
             hint: self.hint,
         }
     }
 
-    /// Which errors are retried: any [`RetryError`](super::RetryError), such as a closure
-    /// `Fn(&E) -> bool`. It sees failguard's rejections too (with a typed stack, `E` is
-    /// `failguard::Error<_>`); an open circuit's `retry_after` still sets the shortest wait.
+    /// Which outcomes are retried: those `classify` calls failures. Any [`Classify`] works, the
+    /// same value a [`CircuitBreaker`](crate::CircuitBreaker) and a
+    /// [`Fallback`](crate::Fallback) take, so one rule of what counts as a failure is written
+    /// once (an HTTP server's fault: [`http::ServerFaults`](crate::http::ServerFaults) with the
+    /// `http` feature). It replaces [`retry_if`](RetryBuilder::retry_if) and
+    /// [`retry_on_result`](RetryBuilder::retry_on_result).
+    ///
+    /// Whatever the classifier says, an open circuit with no `retry_after` and a closed queue
+    /// are not retried, and an open circuit is not retried before its `retry_after`.
     ///
     /// # Default
     ///
-    /// [`Transient`]: the operation's errors, timeouts, full bulkheads and queues, and open
-    /// circuits that say when to come back.
-    pub fn retry_if<W2>(self, retry_if: W2) -> RetryBuilder<W2, R, H, N> {
+    /// [`Rules`]: every error except the rejections waiting cannot help ([`Transient`]), no
+    /// `Ok`.
+    ///
+    /// ```
+    /// use failguard::{Error, Outcome, Retry};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// // One rule, written once: 5xx answers and errors other than "bad request" are failures.
+    /// fn server_fault(r: &Result<u16, Error<&str>>) -> Outcome {
+    ///     match r {
+    ///         Ok(500..) => Outcome::Failure,
+    ///         Err(Error::Inner("bad request")) | Ok(_) => Outcome::Success,
+    ///         Err(_) => Outcome::Failure,
+    ///     }
+    /// }
+    /// let retry = Retry::builder().classify(server_fault).build()?;
+    /// let mut answers = vec![Ok(200), Ok(503)];
+    /// let status = retry.call(|| {
+    ///     let answer = answers.pop().unwrap();
+    ///     async move { answer }
+    /// });
+    /// assert_eq!(status.await.unwrap(), 200);
+    /// # let breaker = failguard::CircuitBreaker::builder().classify(server_fault).build()?;
+    /// # let _ = breaker;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// [`Classify`]: crate::Classify
+    /// [`Transient`]: super::Transient
+    pub fn classify<C2>(self, classify: C2) -> RetryBuilder<C2, H, N> {
+        self.map_retry_on(|_| classify)
+    }
+
+    fn map_retry_on<C2>(self, f: impl FnOnce(C) -> C2) -> RetryBuilder<C2, H, N> {
         RetryBuilder {
             max_attempts: self.max_attempts,
             max_elapsed: self.max_elapsed,
@@ -311,30 +347,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
             rng: self.rng,
             name: self.name,
             on_retry: self.on_retry,
-            retry_error: retry_if,
-            retry_result: self.retry_result,
-            hint: self.hint,
-        }
-    }
-
-    /// Which successful results are retried anyway: any [`RetryResult`](super::RetryResult),
-    /// such as a closure `Fn(&T) -> bool`. When the retries run out, the caller gets the last
-    /// such result as `Ok`.
-    ///
-    /// # Default
-    ///
-    /// [`NoResults`]: no `Ok` is retried.
-    pub fn retry_on_result<R2>(self, retry_on_result: R2) -> RetryBuilder<W, R2, H, N> {
-        RetryBuilder {
-            max_attempts: self.max_attempts,
-            max_elapsed: self.max_elapsed,
-            backoff: self.backoff,
-            budget: self.budget,
-            rng: self.rng,
-            name: self.name,
-            on_retry: self.on_retry,
-            retry_error: self.retry_error,
-            retry_result: retry_on_result,
+            retry_on: f(self.retry_on),
             hint: self.hint,
         }
     }
@@ -347,7 +360,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
     /// # Default
     ///
     /// [`NoHint`].
-    pub fn delay_hint<H2>(self, delay_hint: H2) -> RetryBuilder<W, R, H2, N> {
+    pub fn delay_hint<H2>(self, delay_hint: H2) -> RetryBuilder<C, H2, N> {
         RetryBuilder {
             max_attempts: self.max_attempts,
             max_elapsed: self.max_elapsed,
@@ -356,8 +369,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
             rng: self.rng,
             name: self.name,
             on_retry: self.on_retry,
-            retry_error: self.retry_error,
-            retry_result: self.retry_result,
+            retry_on: self.retry_on,
             hint: delay_hint,
         }
     }
@@ -370,7 +382,7 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
     /// or over a day), `retry.backoff.base` (zero for linear or exponential growth),
     /// `retry.backoff.max_delay` (below the base or over a day), `retry.backoff.factor` (not
     /// from 1.0 to 100.0).
-    pub fn build(self) -> Result<Retry<W, R, H, N>, ConfigError> {
+    pub fn build(self) -> Result<Retry<C, H, N>, ConfigError> {
         if self.max_attempts == 0 {
             return Err(ConfigError::new(
                 "retry.max_attempts",
@@ -390,10 +402,87 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
                 budget: self.budget,
                 rng: self.rng.build(),
                 on_retry: self.on_retry,
-                retry_error: self.retry_error,
-                retry_result: self.retry_result,
+                retry_on: self.retry_on,
                 hint: self.hint,
             }),
+        })
+    }
+}
+
+impl<W, R, H, N> RetryBuilder<Rules<W, R>, H, N> {
+    /// Which errors are retried: those for which `retry_if` returns `true`. It sees
+    /// failguard's rejections too, as the [`failguard::Error<E>`](crate::Error) the closure
+    /// takes, so the closure needs no annotation to ask about them. For a stack whose error is
+    /// not `Error<E>` (a boxed tower error), or to share one rule with a breaker and a
+    /// fallback, use [`classify`](Self::classify).
+    ///
+    /// An open circuit with no `retry_after` and a closed queue are never retried, and an open
+    /// circuit is not retried before its `retry_after`.
+    ///
+    /// # Default
+    ///
+    /// [`Transient`](super::Transient): the operation's errors, timeouts, full bulkheads and
+    /// queues, and open circuits that say when to come back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failguard::{Error, Retry, Timeout};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// // Retry attempts that timed out, nothing else.
+    /// let retry = Retry::builder().retry_if(|e| matches!(e, Error::Timeout(_))).build()?;
+    /// let policy = retry.wrap(Timeout::new(Duration::from_millis(10))?);
+    /// let mut calls = 0;
+    /// let refused = policy
+    ///     .call(|| {
+    ///         calls += 1;
+    ///         async { Err::<(), _>("refused") }
+    ///     })
+    ///     .await;
+    /// assert!(refused.is_err());
+    /// assert_eq!(calls, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn retry_if<E, F>(self, retry_if: F) -> RetryBuilder<Rules<F, R>, H, N>
+    where
+        F: Fn(&crate::Error<E>) -> bool,
+    {
+        self.map_retry_on(|rules| Rules {
+            errors: retry_if,
+            results: rules.results,
+        })
+    }
+
+    /// Which successful results are retried anyway (an HTTP 503 that arrived as `Ok`): those for
+    /// which `retry_on_result` returns `true`. When the retries run out, the caller gets the
+    /// last such result as `Ok`.
+    ///
+    /// # Default
+    ///
+    /// [`NoResults`](super::NoResults): no `Ok` is retried.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let retry = failguard::Retry::builder().retry_on_result(|status| *status == 503).build()?;
+    /// let mut statuses = vec![200, 503];
+    /// let status = retry.call(|| {
+    ///     let status = statuses.pop().unwrap();
+    ///     async move { Ok::<u16, std::io::Error>(status) }
+    /// });
+    /// assert_eq!(status.await.unwrap(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn retry_on_result<T, F>(self, retry_on_result: F) -> RetryBuilder<Rules<W, F>, H, N>
+    where
+        F: Fn(&T) -> bool,
+    {
+        self.map_retry_on(|rules| Rules {
+            errors: rules.errors,
+            results: retry_on_result,
         })
     }
 }

@@ -11,7 +11,7 @@ use super::{
     event::{Notify, RetryEvent, Silent},
     rng::{self, SharedRng},
 };
-use crate::{Name, PolicyError, Rejection, events};
+use crate::{Classify, Name, Outcome, PolicyError, Rejection, events};
 
 /// Decides which errors are retried: implemented by [`Transient`] (the default) and by every
 /// closure `Fn(&E) -> bool`.
@@ -40,6 +40,10 @@ impl<E, F: Fn(&E) -> bool> RetryError<E> for F {
 
 /// The default [`RetryError`]: retries the operation's own errors and the rejections that pass,
 /// and gives up on those that do not.
+///
+/// The two rejections that cannot pass (an open circuit with no `retry_after`, a closed queue)
+/// are never retried, whatever the predicate: waiting does not help them. The wait before
+/// retrying an open circuit is never shorter than its `retry_after`, whatever the predicate.
 ///
 /// | error | retried? |
 /// |---|---|
@@ -105,6 +109,47 @@ impl<T> RetryResult<T> for NoResults {
     #[inline]
     fn retries(&self, _: &T) -> bool {
         false
+    }
+}
+
+/// Retry's default rule of which outcomes are retried, in two parts: an error predicate `W`
+/// ([`Transient`] unless [`retry_if`](super::RetryBuilder::retry_if) sets one) and a result
+/// predicate `R` ([`NoResults`] unless
+/// [`retry_on_result`](super::RetryBuilder::retry_on_result) sets one). An outcome either part
+/// picks is a failure, and so retried.
+///
+/// A retry takes any [`Classify`] instead through
+/// [`classify`](super::RetryBuilder::classify), the same value a breaker and a fallback take.
+///
+/// ```
+/// use failguard::{Classify, Error, Outcome, retry::Rules};
+///
+/// let rules: Rules = Rules::default();
+/// assert_eq!(rules.classify(&Err::<u16, _>(Error::Inner("reset"))), Outcome::Failure);
+/// assert_eq!(rules.classify(&Ok::<u16, Error<&str>>(503)), Outcome::Success);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules<W = Transient, R = NoResults> {
+    pub(crate) errors: W,
+    pub(crate) results: R,
+}
+
+impl<T, E, W, R> Classify<T, E> for Rules<W, R>
+where
+    W: RetryError<E>,
+    R: RetryResult<T>,
+{
+    #[inline]
+    fn classify(&self, outcome: &Result<T, E>) -> Outcome {
+        let retried = match outcome {
+            Ok(value) => self.results.retries(value),
+            Err(error) => self.errors.retries(error),
+        };
+        if retried {
+            Outcome::Failure
+        } else {
+            Outcome::Success
+        }
     }
 }
 
@@ -189,7 +234,7 @@ impl RetryReason {
 
 /// A retry policy's configuration and shared state; the futures of both front doors hold a
 /// reference to it. You never use it directly.
-pub struct RetryState<W, R, H, N = Silent> {
+pub struct RetryState<C, H, N = Silent> {
     pub(crate) name: Name,
     pub(crate) max_attempts: u32,
     pub(crate) max_elapsed: Option<Duration>,
@@ -198,12 +243,11 @@ pub struct RetryState<W, R, H, N = Silent> {
     /// The jitter's generator: `None` draws from this thread's, shared with nothing.
     pub(crate) rng: Option<SharedRng>,
     pub(crate) on_retry: N,
-    pub(crate) retry_error: W,
-    pub(crate) retry_result: R,
+    pub(crate) retry_on: C,
     pub(crate) hint: H,
 }
 
-impl<W, R, H, N> fmt::Debug for RetryState<W, R, H, N> {
+impl<C, H, N> fmt::Debug for RetryState<C, H, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryState")
             .field("name", &self.name)
@@ -286,11 +330,10 @@ macro_rules! forward_decide {
 }
 forward_decide!(&S, crate::sync::Arc<S>);
 
-impl<T, E, W, R, H, N> Decide<T, E> for RetryState<W, R, H, N>
+impl<T, E, C, H, N> Decide<T, E> for RetryState<C, H, N>
 where
     E: PolicyError,
-    W: RetryError<E>,
-    R: RetryResult<T>,
+    C: Classify<T, E>,
     H: DelayHint<T, E>,
     N: Notify<T, E>,
 {
@@ -306,12 +349,12 @@ where
 
     #[inline]
     fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
+        if self.retry_on.classify(outcome) != Outcome::Failure {
+            return None;
+        }
         match outcome {
-            Ok(value) => self
-                .retry_result
-                .retries(value)
-                .then_some(RetryReason::Result),
-            Err(error) => self.wants_error(error),
+            Ok(_) => Some(RetryReason::Result),
+            Err(error) => retryable(error),
         }
     }
 
@@ -381,7 +424,7 @@ where
     }
 }
 
-impl<W, R, H, N> RetryState<W, R, H, N> {
+impl<C, H, N> RetryState<C, H, N> {
     #[cold]
     #[inline(never)]
     fn start_slow(&self) -> Option<Instant> {
@@ -390,15 +433,16 @@ impl<W, R, H, N> RetryState<W, R, H, N> {
         }
         self.max_elapsed.map(|_| Instant::now())
     }
+}
 
-    fn wants_error<E>(&self, error: &E) -> Option<RetryReason>
-    where
-        E: PolicyError,
-        W: RetryError<E>,
-    {
-        if !self.retry_error.retries(error) {
-            return None;
-        }
-        Some(RetryReason::of(error))
+/// Why a failed `error` is retried, or `None` for a rejection waiting cannot help: an open
+/// circuit that does not say when it closes (forced open), or a closed queue.
+#[inline]
+fn retryable<E: PolicyError>(error: &E) -> Option<RetryReason> {
+    match error.rejection() {
+        None => Some(RetryReason::Error),
+        Some(Rejection::QueueClosed(_)) => None,
+        Some(Rejection::CircuitOpen(open)) if open.retry_after().is_none() => None,
+        Some(rejection) => Some(RetryReason::Rejection(rejection.policy())),
     }
 }

@@ -141,10 +141,10 @@ impl<T, E> Notify<T, E> for Silent {
 /// they were added. Shared (an `Arc` each), so cloning a builder or a retry clones no closure.
 ///
 /// ```
-/// use failguard::{Error, Retry, retry::{NoHint, NoResults, OnRetry, RetryEvent, Transient}};
+/// use failguard::{Error, Retry, retry::{NoHint, OnRetry, RetryEvent, Rules}};
 ///
 /// // Named, to keep the retry in a struct: the callback's types say which outcomes it takes.
-/// let retry: Retry<Transient, NoResults, NoHint, OnRetry<u16, Error<std::io::Error>>> =
+/// let retry: Retry<Rules, NoHint, OnRetry<u16, Error<std::io::Error>>> =
 ///     Retry::builder()
 ///         .on_retry(|e: &RetryEvent<'_, u16, Error<std::io::Error>>| println!("{:?}", e.error()))
 ///         .build()?;

@@ -126,12 +126,12 @@ impl<Req, F: Fn(&Req) -> Option<Req>> Replay<Req> for F {
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct RetryLayer<W, R, H, Rp = CloneRequest, N = Silent> {
-    state: Arc<RetryState<W, R, H, N>>,
+pub struct RetryLayer<C, H, Rp = CloneRequest, N = Silent> {
+    state: Arc<RetryState<C, H, N>>,
     replay: Rp,
 }
 
-impl<W, R, H, Rp: Clone, N> Clone for RetryLayer<W, R, H, Rp, N> {
+impl<C, H, Rp: Clone, N> Clone for RetryLayer<C, H, Rp, N> {
     fn clone(&self) -> Self {
         Self {
             state: self.state.clone(),
@@ -140,7 +140,7 @@ impl<W, R, H, Rp: Clone, N> Clone for RetryLayer<W, R, H, Rp, N> {
     }
 }
 
-impl<W, R, H, N> RetryLayer<W, R, H, CloneRequest, N> {
+impl<C, H, N> RetryLayer<C, H, CloneRequest, N> {
     /// The layer of `retry`; the same as [`Retry::layer`].
     ///
     /// ```
@@ -148,7 +148,7 @@ impl<W, R, H, N> RetryLayer<W, R, H, CloneRequest, N> {
     /// # let _ = layer;
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
-    pub fn new(retry: &Retry<W, R, H, N>) -> Self {
+    pub fn new(retry: &Retry<C, H, N>) -> Self {
         Self {
             state: retry.state.clone(),
             replay: CloneRequest,
@@ -156,7 +156,7 @@ impl<W, R, H, N> RetryLayer<W, R, H, CloneRequest, N> {
     }
 }
 
-impl<W, R, H, Rp, N> RetryLayer<W, R, H, Rp, N> {
+impl<C, H, Rp, N> RetryLayer<C, H, Rp, N> {
     /// Makes the next attempt's request with `replay` instead of cloning it; see [`Replay`].
     /// `replay(|_: &Req| None)` lets a request type that is not `Clone` use the layer, each
     /// request sent once.
@@ -166,7 +166,7 @@ impl<W, R, H, Rp, N> RetryLayer<W, R, H, Rp, N> {
     /// # let _ = layer;
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
-    pub fn replay<Rp2>(self, replay: Rp2) -> RetryLayer<W, R, H, Rp2, N> {
+    pub fn replay<Rp2>(self, replay: Rp2) -> RetryLayer<C, H, Rp2, N> {
         RetryLayer {
             state: self.state,
             replay,
@@ -174,8 +174,8 @@ impl<W, R, H, Rp, N> RetryLayer<W, R, H, Rp, N> {
     }
 }
 
-impl<S, W, R, H, Rp: Clone, N> Layer<S> for RetryLayer<W, R, H, Rp, N> {
-    type Service = RetryService<S, W, R, H, Rp, N>;
+impl<S, C, H, Rp: Clone, N> Layer<S> for RetryLayer<C, H, Rp, N> {
+    type Service = RetryService<S, C, H, Rp, N>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RetryService {
@@ -191,13 +191,13 @@ impl<S, W, R, H, Rp: Clone, N> Layer<S> for RetryLayer<W, R, H, Rp, N> {
 /// `poll_ready` is the inner service's. Each call holds a clone of the inner service for its
 /// retries, made ready again before each.
 #[derive(Debug)]
-pub struct RetryService<S, W, R, H, Rp = CloneRequest, N = Silent> {
+pub struct RetryService<S, C, H, Rp = CloneRequest, N = Silent> {
     inner: S,
-    state: Arc<RetryState<W, R, H, N>>,
+    state: Arc<RetryState<C, H, N>>,
     replay: Rp,
 }
 
-impl<S: Clone, W, R, H, Rp: Clone, N> Clone for RetryService<S, W, R, H, Rp, N> {
+impl<S: Clone, C, H, Rp: Clone, N> Clone for RetryService<S, C, H, Rp, N> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -207,7 +207,7 @@ impl<S: Clone, W, R, H, Rp: Clone, N> Clone for RetryService<S, W, R, H, Rp, N> 
     }
 }
 
-impl<S, W, R, H, Rp, N> RetryService<S, W, R, H, Rp, N> {
+impl<S, C, H, Rp, N> RetryService<S, C, H, Rp, N> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -287,16 +287,16 @@ where
     }
 }
 
-impl<S, Req, W, R, H, Rp, N> Service<Req> for RetryService<S, W, R, H, Rp, N>
+impl<S, Req, C, H, Rp, N> Service<Req> for RetryService<S, C, H, Rp, N>
 where
     S: Service<Req> + Clone,
     S::Error: PolicyError,
     Rp: Replay<Req> + Clone,
-    RetryState<W, R, H, N>: Decide<S::Response, S::Error>,
+    RetryState<C, H, N>: Decide<S::Response, S::Error>,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = CallFuture<Retried<ServiceAttempts<S, Req, Rp>, Arc<RetryState<W, R, H, N>>>>;
+    type Future = CallFuture<Retried<ServiceAttempts<S, Req, Rp>, Arc<RetryState<C, H, N>>>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

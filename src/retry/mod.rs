@@ -11,8 +11,9 @@
 //! | [`max_attempts`](RetryBuilder::max_attempts) | calls in all, **the first included**: 3 = one call and two retries | 3 |
 //! | [`backoff`](RetryBuilder::backoff) | the delay before each retry ([`backoff`] has the formulas and a table) | exponential from 100 ms, factor 2, cap 30 s, [`Jitter::Full`] |
 //! | [`max_elapsed`](RetryBuilder::max_elapsed) | wall time of the whole operation, attempts included, from the first poll: no retry starts at or after it, and no wait is begun that would end there | none |
-//! | [`retry_if`](RetryBuilder::retry_if) | which errors are retried | [`Transient`]: the operation's errors and passing rejections |
-//! | [`retry_on_result`](RetryBuilder::retry_on_result) | which `Ok` results are retried anyway | none |
+//! | [`retry_if`](RetryBuilder::retry_if) | which errors are retried (a closure of `&Error<E>`) | [`Transient`]: the operation's errors and passing rejections |
+//! | [`retry_on_result`](RetryBuilder::retry_on_result) | which `Ok` results are retried anyway (a closure of `&T`) | none |
+//! | [`classify`](RetryBuilder::classify) | instead of the two above: the outcomes a [`Classify`](crate::Classify) calls failures are retried; the same value a breaker and a fallback take | — |
 //! | [`delay_hint`](RetryBuilder::delay_hint) | a delay read from the outcome (`Retry-After`), used instead of the backoff, clamped to its cap | none |
 //! | [`budget`](RetryBuilder::budget) | a [`RetryBudget`] shared by many calls | none |
 //! | [`rng`](RetryBuilder::rng), [`seed`](RetryBuilder::seed) | the jitter's `rand` generator (or a seeded `StdRng`), to pin delays in tests | each thread's own, [`rand::rng()`] |
@@ -26,7 +27,9 @@
 //! Inner failguard rejections are classified by [`Transient`]: a timeout, a full bulkhead or
 //! queue is retried after the backoff; an open circuit is retried no sooner than its
 //! `retry_after` (the wait is the larger of the backoff and `retry_after`), and not at all when
-//! `retry_after` is unknown or beyond the backoff's cap; a closed queue is not retried. A delay
+//! `retry_after` is unknown or beyond the backoff's cap; a closed queue is not retried. Those
+//! rules for open circuits and closed queues hold whatever predicate or classifier is set:
+//! waiting cannot help them. A delay
 //! hint, too, is clamped to the cap: **the cap is a hard cap on every wait.**
 //!
 //! Before each retry, in this order: attempts left? the wait (backoff, hint, `retry_after`);
@@ -82,7 +85,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use failguard::{Error, Policy, Retry, Timeout, retry::{Backoff, Jitter}};
+//! use failguard::{Error, Retry, Timeout, retry::{Backoff, Jitter}};
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), failguard::ConfigError> {
@@ -120,7 +123,7 @@ mod retryable;
 mod rng;
 
 pub use self::core::{
-    Decide, DelayHint, NoHint, NoResults, RetryError, RetryReason, RetryResult, RetryState,
+    Decide, DelayHint, NoHint, NoResults, RetryError, RetryReason, RetryResult, RetryState, Rules,
     Transient,
 };
 pub use backoff::{Backoff, Delays, Jitter};
@@ -141,8 +144,8 @@ use crate::{
 /// Calls an operation again when it fails, with a backoff between attempts, within limits.
 ///
 /// A cheap `Clone` handle: clones, the tower layer and every service it makes share one
-/// configuration, random generator and budget. `W`, `R` and `H` are the error predicate, the
-/// result predicate and the delay hint ([`Transient`], [`NoResults`], [`NoHint`] unless the
+/// configuration, random generator and budget. `C` is the [`Classify`](crate::Classify) that
+/// picks the outcomes to retry and `H` the delay hint ([`Rules`] and [`NoHint`] unless the
 /// builder sets them).
 ///
 /// Its operation is called once per attempt, so [`call`](Self::call) takes an `FnMut` closure.
@@ -184,11 +187,11 @@ use crate::{
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct Retry<W = Transient, R = NoResults, H = NoHint, N = Silent> {
-    state: Arc<RetryState<W, R, H, N>>,
+pub struct Retry<C = Rules, H = NoHint, N = Silent> {
+    state: Arc<RetryState<C, H, N>>,
 }
 
-impl<W, R, H, N> Clone for Retry<W, R, H, N> {
+impl<C, H, N> Clone for Retry<C, H, N> {
     fn clone(&self) -> Self {
         Self {
             state: self.state.clone(),
@@ -223,7 +226,7 @@ impl Retry {
     }
 }
 
-impl<W, R, H, N> Retry<W, R, H, N> {
+impl<C, H, N> Retry<C, H, N> {
     /// Calls `f`, and calls it again while the outcome asks for a retry and the limits allow.
     ///
     /// The first attempt's future is made at once; later ones after their wait.
@@ -261,9 +264,11 @@ impl<W, R, H, N> Retry<W, R, H, N> {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     #[cfg(feature = "tower")]
-    pub fn layer(&self) -> RetryLayer<W, R, H, CloneRequest, N> {
+    pub fn layer(&self) -> RetryLayer<C, H, CloneRequest, N> {
         RetryLayer::new(self)
     }
+
+    crate::policy::wrap_method!("failguard::Retry::new(3)?");
 
     /// The policy's name.
     ///
@@ -298,22 +303,40 @@ impl<W, R, H, N> Retry<W, R, H, N> {
     }
 }
 
-impl<W, R, H, N> crate::Policy for Retry<W, R, H, N> {
-    #[cfg(feature = "tower")]
-    type Layer = RetryLayer<W, R, H, CloneRequest, N>;
+#[cfg(feature = "tower")]
+impl<C, H, N> crate::policy::ToLayer for Retry<C, H, N> {
+    type Layer = RetryLayer<C, H, CloneRequest, N>;
 
-    #[cfg(feature = "tower")]
     fn layer(&self) -> Self::Layer {
         Retry::layer(self)
     }
 }
 
-impl<'a, Op, W, R, H, N> Apply<Op> for &'a Retry<W, R, H, N>
+impl<T, E, C, H, N> crate::Policy<T, E> for Retry<C, H, N>
+where
+    RetryState<C, H, N>: Decide<T, crate::Error<E>> + Send + Sync,
+{
+    type Around<'a, Op>
+        = Retried<OpAttempts<Op>, &'a RetryState<C, H, N>>
+    where
+        Self: 'a,
+        Op: crate::policy::SendOperation<T, E> + 'a;
+
+    #[inline]
+    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
+    where
+        Op: crate::policy::SendOperation<T, E> + 'a,
+    {
+        self.apply(op)
+    }
+}
+
+impl<'a, Op, C, H, N> Apply<Op> for &'a Retry<C, H, N>
 where
     Op: OperationMut,
-    RetryState<W, R, H, N>: Decide<Op::Ok, Op::Error>,
+    RetryState<C, H, N>: Decide<Op::Ok, Op::Error>,
 {
-    type Output = Retried<OpAttempts<Op>, &'a RetryState<W, R, H, N>>;
+    type Output = Retried<OpAttempts<Op>, &'a RetryState<C, H, N>>;
 
     fn apply(self, op: Op) -> Self::Output {
         Retried {
@@ -324,12 +347,12 @@ where
 }
 
 /// Owned, for an operation that must outlive the borrow (one a queue runs on its workers).
-impl<Op, W, R, H, N> Apply<Op> for Retry<W, R, H, N>
+impl<Op, C, H, N> Apply<Op> for Retry<C, H, N>
 where
     Op: OperationMut,
-    RetryState<W, R, H, N>: Decide<Op::Ok, Op::Error>,
+    RetryState<C, H, N>: Decide<Op::Ok, Op::Error>,
 {
-    type Output = Retried<OpAttempts<Op>, Arc<RetryState<W, R, H, N>>>;
+    type Output = Retried<OpAttempts<Op>, Arc<RetryState<C, H, N>>>;
 
     fn apply(self, op: Op) -> Self::Output {
         Retried {

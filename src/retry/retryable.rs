@@ -54,10 +54,7 @@ pub trait Retryable<Fut>: FnMut() -> Fut + Sized {
     /// # Ok(())
     /// # }
     /// ```
-    fn retry<W, R, H, N>(
-        self,
-        policy: &Retry<W, R, H, N>,
-    ) -> Retrying<Self, &RetryState<W, R, H, N>> {
+    fn retry<C, H, N>(self, policy: &Retry<C, H, N>) -> Retrying<Self, &RetryState<C, H, N>> {
         Retrying {
             f: self,
             policy: &policy.state,
@@ -181,19 +178,17 @@ where
     }
 }
 
-impl<'a, F, Fut, T, E, W, R, H, N, Wh, No> IntoFuture
-    for Retrying<F, &'a RetryState<W, R, H, N>, Wh, No>
+impl<'a, F, Fut, T, E, C, H, N, Wh, No> IntoFuture for Retrying<F, &'a RetryState<C, H, N>, Wh, No>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
-    RetryState<W, R, H, N>: Decide<T, Error<E>>,
+    RetryState<C, H, N>: Decide<T, Error<E>>,
     Wh: CallWhen<Error<E>>,
     No: CallNotify<Error<E>>,
 {
     type Output = Result<T, Error<E>>;
-    type IntoFuture = CallFuture<
-        Retried<OpAttempts<OperationFn<F>>, PerCall<&'a RetryState<W, R, H, N>, Wh, No>>,
-    >;
+    type IntoFuture =
+        CallFuture<Retried<OpAttempts<OperationFn<F>>, PerCall<&'a RetryState<C, H, N>, Wh, No>>>;
 
     #[inline]
     fn into_future(self) -> Self::IntoFuture {

@@ -215,15 +215,32 @@ impl Timeout {
     pub fn layer(&self) -> TimeoutLayer {
         TimeoutLayer::new(self.clone())
     }
+
+    crate::policy::wrap_method!("failguard::Timeout::new(Duration::from_secs(5))?");
 }
 
-impl crate::Policy for Timeout {
-    #[cfg(feature = "tower")]
+#[cfg(feature = "tower")]
+impl crate::policy::ToLayer for Timeout {
     type Layer = TimeoutLayer;
 
-    #[cfg(feature = "tower")]
-    fn layer(&self) -> TimeoutLayer {
+    fn layer(&self) -> Self::Layer {
         Timeout::layer(self)
+    }
+}
+
+impl<T, E> crate::Policy<T, E> for Timeout {
+    type Around<'a, Op>
+        = Timed<Op, &'a Timeout>
+    where
+        Self: 'a,
+        Op: crate::policy::SendOperation<T, E> + 'a;
+
+    #[inline]
+    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
+    where
+        Op: crate::policy::SendOperation<T, E> + 'a,
+    {
+        self.apply(op)
     }
 }
 

@@ -1,6 +1,6 @@
 use std::{convert::Infallible, future::ready, time::Duration};
 
-use failguard::{CircuitBreaker, Error, Policy, Timeout};
+use failguard::{CircuitBreaker, Error, Timeout};
 use tower::{Layer, Service, service_fn};
 
 use crate::{assert_no_alloc, in_runtime};

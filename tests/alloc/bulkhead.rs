@@ -1,6 +1,6 @@
 use std::{convert::Infallible, future::ready};
 
-use failguard::{Bulkhead, Error, Policy, Timeout};
+use failguard::{Bulkhead, Error, Timeout};
 use tower::{Layer, Service, service_fn};
 
 use crate::{assert_no_alloc, in_runtime};

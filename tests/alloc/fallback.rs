@@ -1,6 +1,6 @@
 use std::future::ready;
 
-use failguard::{Error, Fallback, Policy};
+use failguard::{Error, Fallback};
 use tower::{Layer, Service, service_fn};
 
 use crate::assert_no_alloc;

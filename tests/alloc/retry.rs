@@ -5,7 +5,7 @@ use std::{
 };
 
 use failguard::{
-    Error, Policy, Retry, Retryable, Timeout,
+    Error, Retry, Retryable, Timeout,
     retry::{Backoff, Jitter, RetryBudget},
 };
 use tower::{Layer, Service, service_fn};

@@ -1,6 +1,6 @@
 use std::{convert::Infallible, future::ready, time::Duration};
 
-use failguard::{Error, FutureExt, Policy, Timeout};
+use failguard::{Error, FutureExt, Timeout};
 use tower::{Layer, Service, service_fn};
 
 use crate::{assert_no_alloc, in_runtime};

@@ -86,10 +86,22 @@
 //! 6. **per-attempt timeout**: a hung attempt is a failure the breaker sees and the retry retries;
 //! 7. the call.
 //!
+//! # Holding a policy
+//!
+//! Return a stack as `impl Policy<T, E>` (for operations whose futures give `Result<T, E>`),
+//! store it in a struct generic over `P: Policy<T, E>`, share it across tasks: [`Policy`] is all
+//! the bound a caller needs. [`BoxPolicy`](policy::BoxPolicy) erases a stack chosen at run time.
+//! Keep a clone of a handle (a breaker) to read its snapshot: clones share their state. The
+//! types a stack is made of, which you meet in compiler messages and need only to spell a full
+//! type or write a policy of your own, are in [`parts`].
+//!
 //! # Outcomes
 //!
 //! Policies that learn from calls judge each one a success, a failure or ignored; see
-//! [`Outcome`] and [`Classify`]. A dropped (cancelled) call is always ignored.
+//! [`Outcome`] and [`Classify`]. A dropped (cancelled) call is always ignored. One [`Classify`]
+//! value (a `fn(&Result<T, E>) -> Outcome`, [`FailureIf`] over errors, or
+//! `http::ServerFaults`) is handed to a breaker, a retry and a fallback alike through their
+//! `classify`, so what counts as a failure is written once.
 //!
 //! # Observability
 //!
@@ -141,6 +153,7 @@ pub mod fallback;
 pub mod http;
 mod name;
 mod outcome;
+pub mod parts;
 pub mod policy;
 pub mod queue;
 pub mod retry;
@@ -155,7 +168,8 @@ pub use ext::FutureExt;
 pub use fallback::Fallback;
 pub use name::Name;
 pub use outcome::{Classify, ErrorIsFailure, FailureIf, Outcome};
-pub use policy::{Operation, OperationMut, Policy, Wrap};
+pub(crate) use parts::{Operation, OperationMut};
+pub use policy::{Policy, Wrap};
 pub use queue::Queue;
 pub use retry::{Retry, Retryable};
 pub use timeout::Timeout;

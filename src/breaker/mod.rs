@@ -98,8 +98,8 @@
 //! # }
 //! ```
 
-mod core;
-mod future;
+pub(crate) mod core;
+pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
 mod window;
@@ -108,8 +108,11 @@ use std::{future::Future, sync::Arc as StdArc, time::Duration};
 
 use tokio::time::Instant;
 
-pub use self::core::{BreakerState, State, StateChange};
-pub use future::{BreakerCall, Guarded};
+pub(crate) use self::core::BreakerState;
+pub use self::core::{State, StateChange};
+#[cfg(feature = "tower")]
+pub(crate) use future::BreakerCall;
+pub(crate) use future::Guarded;
 #[cfg(feature = "tower")]
 pub use layer::{BreakerLayer, BreakerService};
 pub use window::MAX_WINDOW;

@@ -70,15 +70,17 @@
 //! # }
 //! ```
 
-mod core;
-mod future;
+pub(crate) mod core;
+pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
 
 use std::{future::Future, time::Duration};
 
-pub use self::core::BulkheadState;
-pub use future::{BulkheadCall, Bulkheaded};
+pub(crate) use self::core::BulkheadState;
+#[cfg(feature = "tower")]
+pub(crate) use future::BulkheadCall;
+pub(crate) use future::Bulkheaded;
 #[cfg(feature = "tower")]
 pub use layer::{BulkheadLayer, BulkheadService};
 

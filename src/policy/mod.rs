@@ -5,9 +5,11 @@
 //! [`Error<E>`](crate::Error); each policy [`Apply`]s itself around the operation inside it and yields a new
 //! operation with the *same* error type, so a stack of any depth returns one flat `Error<E>`.
 //!
-//! Most policies make one call of their inner operation ([`Operation::poll_once`]); a retry makes
-//! one for every attempt ([`OperationMut::poll_mut`]), which is why the user's closure must be
-//! `FnMut` only when a retry is in the stack.
+//! Most policies make one call of their inner operation ([`Operation::poll_once`]); a retry
+//! makes one for every attempt
+//! ([`OperationMut::poll_mut`](crate::parts::OperationMut::poll_mut)), which is why the user's
+//! closure must be `FnMut` only when a retry is in the stack. The types a stack is made of are
+//! in [`parts`](crate::parts).
 //!
 //! # Holding a stack
 //!
@@ -135,35 +137,19 @@ pub(crate) use wrap_method;
 
 use std::future::Future;
 
-use crate::Error;
+pub(crate) mod around;
+pub(crate) mod boxed;
+pub(crate) mod operation;
 
-mod around;
-mod boxed;
-mod operation;
-
-pub use around::{Around, Chain, ToOwnedPolicy};
-pub use boxed::{BoxFuture, BoxPolicy, DynPolicy};
+pub use boxed::{BoxFuture, BoxPolicy};
 #[cfg(feature = "tower")]
-pub use operation::ServiceOp;
-pub use operation::{
-    Applied, CallFuture, Deferred, FutureOp, Lifted, Operation, OperationFn, OperationMut, Outcome,
+pub(crate) use operation::ServiceOp;
+#[cfg(feature = "tower")]
+pub(crate) use operation::ToLayer;
+pub(crate) use operation::{
+    Applied, Apply, Call, CallFuture, Deferred, FutureOp, Lifted, Operation, OperationFn, Outcome,
+    SendOperation,
 };
-
-/// Puts a policy around an operation, giving a new operation.
-///
-/// Implemented for `&P` by every policy `P`, so the operations it makes may borrow the policy
-/// instead of cloning its state for every call. This is tower's `Layer` for operations; you only
-/// implement it to write a policy of your own.
-pub trait Apply<Op> {
-    /// The operation with the policy around it.
-    type Output: Operation;
-
-    /// Wraps `op`.
-    fn apply(self, op: Op) -> Self::Output;
-}
-
-/// The future of [`Policy::call`] for policy `P` and closure `F`.
-pub type Call<'a, P, F> = CallFuture<<&'a P as Apply<OperationFn<F>>>::Output>;
 
 /// A policy (or a stack of them) that calls operations whose futures give `Result<T, E>`:
 /// what to write to hold a policy without naming its type.
@@ -308,15 +294,6 @@ pub trait Policy<T, E>: Send + Sync {
     }
 }
 
-/// An [`OperationMut`] with `Ok = T` and `Error = Error<E>` that is `Send` and whose calls
-/// are `Send`: what [`Policy`] puts its policies around. Implemented for every such operation.
-pub trait SendOperation<T, E>: OperationMut<Ok = T, Error = Error<E>, Call: Send> + Send {}
-
-impl<Op, T, E> SendOperation<T, E> for Op where
-    Op: OperationMut<Ok = T, Error = Error<E>, Call: Send> + Send
-{
-}
-
 impl<T, E, O, I> Policy<T, E> for Wrap<O, I>
 where
     O: Policy<T, E>,
@@ -335,29 +312,6 @@ where
     {
         self.outer.around(self.inner.around(op))
     }
-}
-
-/// A policy's tower face: what [`Wrap::layer`] builds its layer from. Every failguard policy
-/// implements it with its inherent `layer()`; you implement it only for a policy of your own.
-///
-/// ```
-/// use failguard::policy::ToLayer;
-///
-/// fn layer_of<P: ToLayer>(policy: &P) -> P::Layer {
-///     policy.layer()
-/// }
-/// let layer = layer_of(&failguard::Timeout::new(std::time::Duration::from_secs(1))?);
-/// # let _ = layer;
-/// # Ok::<(), failguard::ConfigError>(())
-/// ```
-#[cfg(feature = "tower")]
-pub trait ToLayer {
-    /// The tower layer of this policy.
-    type Layer;
-
-    /// This policy as a tower layer. The layer shares the policy's state (a breaker's window, a
-    /// bulkhead's permits) with the policy and with every clone of the layer and its services.
-    fn layer(&self) -> Self::Layer;
 }
 
 /// One policy around another, itself a policy. Made by `wrap` (every policy has it).

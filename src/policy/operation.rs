@@ -441,3 +441,52 @@ where
         }
     }
 }
+
+/// Puts a policy around an operation, giving a new operation.
+///
+/// Implemented for `&P` by every policy `P`, so the operations it makes may borrow the policy
+/// instead of cloning its state for every call. This is tower's `Layer` for operations; you only
+/// implement it to write a policy of your own.
+pub trait Apply<Op> {
+    /// The operation with the policy around it.
+    type Output: Operation;
+
+    /// Wraps `op`.
+    fn apply(self, op: Op) -> Self::Output;
+}
+
+/// The future of a policy's inherent `call` for policy `P` and closure `F`
+/// ([`Wrap::call`](crate::Wrap::call), [`Retry::call`](crate::Retry::call)).
+pub type Call<'a, P, F> = CallFuture<<&'a P as Apply<OperationFn<F>>>::Output>;
+
+/// An [`OperationMut`] with `Ok = T` and `Error = Error<E>` that is `Send` and whose calls
+/// are `Send`: what [`Policy`](crate::Policy) puts its policies around. Implemented for every such operation.
+pub trait SendOperation<T, E>: OperationMut<Ok = T, Error = Error<E>, Call: Send> + Send {}
+
+impl<Op, T, E> SendOperation<T, E> for Op where
+    Op: OperationMut<Ok = T, Error = Error<E>, Call: Send> + Send
+{
+}
+
+/// A policy's tower face: what [`Wrap::layer`](crate::Wrap::layer) builds its layer from. Every failguard policy
+/// implements it with its inherent `layer()`; you implement it only for a policy of your own.
+///
+/// ```
+/// use failguard::parts::ToLayer;
+///
+/// fn layer_of<P: ToLayer>(policy: &P) -> P::Layer {
+///     policy.layer()
+/// }
+/// let layer = layer_of(&failguard::Timeout::new(std::time::Duration::from_secs(1))?);
+/// # let _ = layer;
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[cfg(feature = "tower")]
+pub trait ToLayer {
+    /// The tower layer of this policy.
+    type Layer;
+
+    /// This policy as a tower layer. The layer shares the policy's state (a breaker's window, a
+    /// bulkhead's permits) with the policy and with every clone of the layer and its services.
+    fn layer(&self) -> Self::Layer;
+}

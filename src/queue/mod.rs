@@ -98,7 +98,7 @@
 //! # }
 //! ```
 
-mod apply;
+pub(crate) mod apply;
 mod builder;
 mod core;
 mod future;
@@ -109,7 +109,6 @@ mod worker;
 
 use std::{fmt, future::Future, sync::Arc, time::Duration};
 
-pub use apply::Queued;
 pub use builder::QueueBuilder;
 pub use core::Overflow;
 pub use future::QueueFuture;

@@ -112,7 +112,7 @@ impl<'a, T, E> RetryEvent<'a, T, E> {
 /// was given). You never implement it.
 ///
 /// ```
-/// use failguard::retry::{Notify, OnRetry, Silent};
+/// use failguard::{parts::Notify, retry::{OnRetry, Silent}};
 /// // The type a retry's callbacks have: `Silent`, or `OnRetry` of its outcome's types.
 /// fn takes_unit_outcomes<N: Notify<(), &'static str>>(_: &N) {}
 /// takes_unit_outcomes(&Silent);

@@ -72,7 +72,7 @@ impl<Op: OperationMut> Attempts for OpAttempts<Op> {
 /// layer).
 ///
 /// `A` is where the attempts come from ([`OpAttempts`] or, in tower,
-/// [`ServiceAttempts`](super::ServiceAttempts)); `P` is how the operation holds the retry's
+/// [`ServiceAttempts`](crate::parts::ServiceAttempts)); `P` is how the operation holds the retry's
 /// configuration: borrowed by the combinator, an `Arc` in tower, with per-call refinements by
 /// [`Retrying`](super::Retrying).
 #[derive(Debug, Clone)]

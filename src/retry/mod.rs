@@ -114,26 +114,26 @@
 pub mod backoff;
 pub mod budget;
 mod builder;
-mod core;
-mod event;
-mod future;
+pub(crate) mod core;
+pub(crate) mod event;
+pub(crate) mod future;
 #[cfg(feature = "tower")]
-mod layer;
-mod retryable;
+pub(crate) mod layer;
+pub(crate) mod retryable;
 mod rng;
 
+pub(crate) use self::core::{Decide, RetryState};
 pub use self::core::{
-    Decide, DelayHint, NoHint, NoResults, RetryError, RetryReason, RetryResult, RetryState, Rules,
-    Transient,
+    DelayHint, NoHint, NoResults, RetryError, RetryReason, RetryResult, Rules, Transient,
 };
 pub use backoff::{Backoff, Delays, Jitter};
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use builder::RetryBuilder;
-pub use event::{AddCallback, Notify, OnRetry, RetryEvent, Silent};
-pub use future::{Attempts, OpAttempts, Retried, RetryCall};
+pub use event::{OnRetry, RetryEvent, Silent};
+pub(crate) use future::{OpAttempts, Retried};
 #[cfg(feature = "tower")]
-pub use layer::{CloneRequest, Replay, RetryLayer, RetryService, ServiceAttempts};
-pub use retryable::{CallNotify, CallWhen, PerCall, Retryable, Retrying};
+pub use layer::{CloneRequest, Replay, RetryLayer, RetryService};
+pub use retryable::{Retryable, Retrying};
 
 use crate::{
     ConfigError, Name, OperationMut,
@@ -160,7 +160,7 @@ use crate::{
 /// # Cancel safety
 ///
 /// Dropping the call's future drops the attempt in flight or the wait; no further attempt is
-/// made. See [`RetryCall`].
+/// made. See [`RetryCall`](crate::parts::RetryCall).
 ///
 /// # Examples
 ///

@@ -208,7 +208,7 @@ where
 ///
 /// ```
 /// use std::future::IntoFuture;
-/// use failguard::{Retry, Retryable, policy::CallFuture, retry::{OpAttempts, PerCall, Retried}};
+/// use failguard::{Retry, Retryable, parts::{CallFuture, OpAttempts, PerCall, Retried}};
 /// # let retry = Retry::new(2)?;
 /// // The future, named: a call whose policy is the retry with this call's refinements.
 /// let _future: CallFuture<Retried<OpAttempts<_>, PerCall<_, _, ()>>> =
@@ -226,7 +226,7 @@ pub struct PerCall<P, Wh, No> {
 /// closure `Fn(&E) -> bool` replaces it. Used by [`Retrying::when`]; you never implement it.
 ///
 /// ```
-/// use failguard::retry::CallWhen;
+/// use failguard::parts::CallWhen;
 /// fn refines<W: CallWhen<&'static str>>(_: W) {}
 /// refines(());
 /// refines(|e: &&str| e.starts_with("5"));
@@ -256,7 +256,7 @@ impl<E, F: Fn(&E) -> bool> CallWhen<E> for F {
 ///
 /// ```
 /// use std::time::Duration;
-/// use failguard::retry::CallNotify;
+/// use failguard::parts::CallNotify;
 /// fn refines<N: CallNotify<&'static str>>(_: N) {}
 /// refines(());
 /// refines(|e: &&str, delay: Duration| eprintln!("{e} in {delay:?}"));

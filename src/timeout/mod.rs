@@ -46,13 +46,13 @@
 //! # }
 //! ```
 
-mod future;
+pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
 
 use std::{future::Future, time::Duration};
 
-pub use future::{Timed, TimeoutCall};
+pub(crate) use future::{Timed, TimeoutCall};
 #[cfg(feature = "tower")]
 pub use layer::{TimeoutLayer, TimeoutService};
 

@@ -18,11 +18,10 @@ use std::{
 };
 
 use failguard::{
-    Bulkhead, CircuitBreaker, ConfigError, Error, FailureIf, Fallback, Retry, Timeout, Wrap,
+    Bulkhead, CircuitBreaker, ConfigError, Error, FailureIf, Fallback, Policy, Retry, Timeout,
     breaker::{BreakerSnapshot, State, StateChange},
     bulkhead::BulkheadSnapshot,
-    fallback::Value,
-    retry::{Backoff, Jitter, OnRetry, RetryBudget, RetryEvent},
+    retry::{Backoff, Jitter, RetryBudget, RetryEvent},
 };
 use tokio::{task::JoinSet, time::MissedTickBehavior};
 
@@ -131,31 +130,20 @@ pub const MAX_WAITING: usize = 8;
 /// How long a caller waits for the bulkhead at most.
 pub const MAX_WAIT: Duration = Duration::from_millis(20);
 
-/// Which errors the retry retries and the fallback answers for: the server's failures (a 5xx, no
-/// answer) and attempts that took too long. A rejection (open circuit, full bulkhead) is the
-/// client's own decision not to call: it is neither retried nor hidden, so the caller sees it
-/// typed, with its `retry_after`.
-pub type ServerFailed = FailureIf<fn(&Error<HttpError>) -> bool>;
-/// Reads the server's `Retry-After` hint from an outcome.
-pub type RetryAfterHint = fn(&Result<Answer, Error<HttpError>>) -> Option<Duration>;
+/// Handles kept to read the policies' figures: they share their state with the stack.
+pub struct Handles {
+    /// The circuit breaker.
+    pub breaker: CircuitBreaker,
+    /// The bulkhead.
+    pub bulkhead: Bulkhead,
+}
 
-/// The composed client policy: fallback → bulkhead → retry (with budget) → circuit breaker →
-/// per-attempt timeout → the call.
-/// (`a.wrap(b).wrap(c)` is `Wrap<Wrap<A, B>, C>`: the chain reads outermost first.)
-pub type ClientPolicy = Wrap<
-    Wrap<
-        Wrap<
-            Wrap<Fallback<Value<Answer>, ServerFailed>, Bulkhead>,
-            Retry<ServerFailed, RetryAfterHint, OnRetry<Answer, Error<HttpError>>>,
-        >,
-        CircuitBreaker,
-    >,
-    Timeout,
->;
-
-/// One rule for the fallback and the retry alike.
-fn server_failed() -> ServerFailed {
-    FailureIf(|e| matches!(e, Error::Inner(_) | Error::Timeout(_)))
+/// Which errors the retry retries and the fallback answers for, one rule for both: the server's
+/// failures (a 5xx, no answer) and attempts that took too long. A rejection (open circuit, full
+/// bulkhead) is the client's own decision not to call: it is neither retried nor hidden, so the
+/// caller sees it typed, with its `retry_after`.
+fn server_failed(e: &Error<HttpError>) -> bool {
+    matches!(e, Error::Inner(_) | Error::Timeout(_))
 }
 
 fn retry_after_hint(outcome: &Result<Answer, Error<HttpError>>) -> Option<Duration> {
@@ -169,9 +157,9 @@ fn retry_after_hint(outcome: &Result<Answer, Error<HttpError>>) -> Option<Durati
 pub fn client_policy(
     on_state_change: impl Fn(&StateChange) + Send + Sync + 'static,
     on_retry: impl Fn(&RetryEvent<'_, Answer, Error<HttpError>>) + Send + Sync + 'static,
-) -> Result<ClientPolicy, ConfigError> {
+) -> Result<(impl Policy<Answer, HttpError>, Handles), ConfigError> {
     let fallback = Fallback::value(Answer::Stale)
-        .classify(server_failed())
+        .classify(FailureIf(server_failed))
         .name("cached");
     let bulkhead = Bulkhead::builder()
         .max_concurrent(MAX_CONCURRENT)
@@ -192,8 +180,8 @@ pub fn client_policy(
                 .jitter(Jitter::Full),
         )
         .budget(budget)
-        .classify(server_failed())
-        .delay_hint(retry_after_hint as RetryAfterHint)
+        .classify(FailureIf(server_failed))
+        .delay_hint(retry_after_hint)
         .on_retry(on_retry)
         .name("api")
         .build()?;
@@ -210,11 +198,18 @@ pub fn client_policy(
         .duration(ATTEMPT_TIMEOUT)
         .name("attempt")
         .build()?;
-    Ok(fallback
+    let handles = Handles {
+        breaker: breaker.clone(),
+        bulkhead: bulkhead.clone(),
+    };
+    // The composed client policy, outermost first: fallback → bulkhead → retry (with budget) →
+    // circuit breaker → per-attempt timeout → the call. Held as `impl Policy`: no type to spell.
+    let policy = fallback
         .wrap(bulkhead)
         .wrap(retry)
         .wrap(breaker)
-        .wrap(attempt))
+        .wrap(attempt);
+    Ok((policy, handles))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,7 +395,7 @@ pub async fn run(load: Load) -> Result<Report, Box<dyn std::error::Error + Send 
 
     let transitions = Arc::new(Mutex::new(Vec::new()));
     let retries = Arc::new(Mutex::new(Vec::new()));
-    let policy = {
+    let (policy, handles) = {
         let (transitions, retries) = (transitions.clone(), retries.clone());
         let counts = counts.clone();
         client_policy(
@@ -534,8 +529,8 @@ pub async fn run(load: Load) -> Result<Report, Box<dyn std::error::Error + Send 
         overloaded: counts.overloaded.load(Ordering::SeqCst),
         reset: counts.reset.load(Ordering::SeqCst),
     };
-    let breaker = policy.outer().inner().snapshot();
-    let bulkhead = policy.outer().outer().outer().inner().snapshot();
+    let breaker = handles.breaker.snapshot();
+    let bulkhead = handles.bulkhead.snapshot();
     drop(policy);
     match Arc::try_unwrap(server) {
         Ok(server) => server.shutdown(),

@@ -1,5 +1,5 @@
 //! Circuit breaker: the closed happy path and the open rejection, against the bare call and the
-//! peers (recloser, failsafe, tower-resilience) in the same groups; then contention, one shared
+//! peers (recloser, failsafe, tower-resilience, seatbelt) in the same groups; then contention, one shared
 //! breaker driven by many tasks on a runtime of 1 and of 2 worker threads.
 
 use std::{
@@ -42,6 +42,29 @@ fn failsafe_consecutive() -> impl failsafe::futures::CircuitBreaker + Clone + Se
     failsafe::Config::new()
         .failure_policy(failsafe::failure_policy::consecutive_failures(5, backoff))
         .build()
+}
+
+/// seatbelt's breaker (a failure ratio over a sampling window, its only kind) around an operation
+/// that fails when asked to; built inside the runtime, which its tokio clock needs. A day-long
+/// break keeps an opened breaker open for the whole run.
+fn seatbelt_breaker(min_throughput: u32) -> impl layered::Service<bool, Out = Result<u64, ()>> {
+    use layered::{Execute, Stack};
+    use seatbelt::{RecoveryInfo, ResilienceContext, breaker::Breaker};
+
+    let clock = tick::Clock::new_tokio();
+    let context = ResilienceContext::new(&clock);
+    let stack = (
+        Breaker::layer("breaker", &context)
+            .recovery_with(|out: &Result<u64, ()>, _| match out {
+                Ok(_) => RecoveryInfo::never(),
+                Err(()) => RecoveryInfo::retry(),
+            })
+            .rejected_input_error(|_, _| ())
+            .min_throughput(min_throughput)
+            .break_duration(Duration::from_secs(24 * 60 * 60)),
+        Execute::new(|fail: bool| ready(if fail { Err(()) } else { Ok(black_box(42)) })),
+    );
+    stack.into_service()
 }
 
 pub fn bench(c: &mut Criterion) {
@@ -93,6 +116,11 @@ fn closed(c: &mut Criterion) {
     let mut resilience = layer.layer(service_fn(|()| op()));
     group.bench_function(BenchmarkId::new("tower-resilience", "count window"), |b| {
         b.iter_custom(|iters| time_service(&rt, iters, &mut resilience, || ()))
+    });
+    let seatbelt = rt.block_on(async { seatbelt_breaker(100) });
+    group.bench_function(BenchmarkId::new("seatbelt", "time window"), |b| {
+        use layered::Service as _;
+        b.iter_custom(|iters| time_async(&rt, iters, || seatbelt.execute(false)))
     });
 
     group.finish();
@@ -146,6 +174,17 @@ fn open(c: &mut Criterion) {
     }
     group.bench_function(BenchmarkId::new("failsafe", "open"), |b| {
         b.iter_custom(|iters| time_async(&rt, iters, || consecutive.call(op())))
+    });
+
+    let seatbelt = rt.block_on(async {
+        use layered::Service as _;
+        let service = seatbelt_breaker(1);
+        service.execute(true).await.unwrap_err();
+        service
+    });
+    group.bench_function(BenchmarkId::new("seatbelt", "open"), |b| {
+        use layered::Service as _;
+        b.iter_custom(|iters| time_async(&rt, iters, || seatbelt.execute(false)))
     });
     group.finish();
 }

@@ -1,5 +1,6 @@
 //! Retry, when the first attempt succeeds (the path every call takes while the dependency is
-//! healthy): the bare call against failguard's two front doors, tower's `Retry` and backon.
+//! healthy): the bare call against failguard's two front doors, tower's `Retry`, backon and
+//! seatbelt.
 
 use std::{convert::Infallible, future::ready, hint::black_box};
 
@@ -85,5 +86,32 @@ pub fn bench(c: &mut Criterion) {
         })
     });
 
+    let seatbelt_svc = rt.block_on(async { seatbelt_retry() });
+    group.bench_function(BenchmarkId::new("seatbelt", "retry"), |b| {
+        use layered::Service as _;
+        b.iter_custom(|iters| time_async(&rt, iters, || seatbelt_svc.execute(())))
+    });
+
     group.finish();
+}
+
+/// seatbelt's retry, two retries of an error, as its docs write one (it clones the input for
+/// each attempt); built inside the runtime, which its tokio clock needs.
+fn seatbelt_retry() -> impl layered::Service<(), Out = Result<u64, Infallible>> {
+    use layered::{Execute, Stack};
+    use seatbelt::{RecoveryInfo, ResilienceContext, retry::Retry};
+
+    let clock = tick::Clock::new_tokio();
+    let context = ResilienceContext::new(&clock);
+    let stack = (
+        Retry::layer("retry", &context)
+            .clone_input()
+            .recovery_with(|out: &Result<u64, Infallible>, _| match out {
+                Ok(_) => RecoveryInfo::never(),
+                Err(_) => RecoveryInfo::retry(),
+            })
+            .max_retry_attempts(2),
+        Execute::new(|()| op()),
+    );
+    stack.into_service()
 }

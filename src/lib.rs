@@ -139,6 +139,8 @@ mod ext;
 pub mod fallback;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "tower")]
+pub mod lift;
 mod name;
 mod outcome;
 pub mod policy;
@@ -153,6 +155,8 @@ pub use bulkhead::Bulkhead;
 pub use error::{BoxError, ConfigError, Error, PolicyError, Rejection};
 pub use ext::FutureExt;
 pub use fallback::Fallback;
+#[cfg(feature = "tower")]
+pub use lift::{Lift, LiftLayer};
 pub use name::Name;
 pub use outcome::{Classify, ErrorIsFailure, Outcome};
 pub use policy::{Operation, OperationMut, Policy, Wrap};

@@ -70,7 +70,8 @@
 //! other variant is a rejection by a policy ([`Error::Timeout`], ...), carrying what you need to
 //! react. Stacks never nest errors. Tower layers keep the service's error type, which must
 //! implement [`PolicyError`]: [`Error<E>`] (typed) or [`BoxError`] (boxed, downcast to the
-//! rejection types in [`error`]). Bad configuration is a [`ConfigError`] from `build()`, never a
+//! rejection types in [`error`]). A service that cannot fail (`Infallible`, as an axum route)
+//! needs no lift: the layers over it return `Error<Infallible>` (see [`lift`]). Bad configuration is a [`ConfigError`] from `build()`, never a
 //! panic.
 //!
 //! # Composition order
@@ -139,7 +140,6 @@ mod ext;
 pub mod fallback;
 #[cfg(feature = "http")]
 pub mod http;
-#[cfg(feature = "tower")]
 pub mod lift;
 mod name;
 mod outcome;

@@ -1,11 +1,18 @@
-//! Lifting a tower service's error into [`Error::Inner`], as a service you can name.
+//! Lifting a leaf service's error into [`Error::Inner`], so failguard's tower layers can report
+//! their rejections through it.
 //!
-//! Every failguard tower layer keeps its service's error type and needs it to carry failguard's
-//! rejections too ([`PolicyError`](crate::PolicyError)). A leaf service's own error (an
-//! `io::Error`, a `hyper::Error`) cannot, so a stack lifts it once, at the bottom, into
-//! [`Error::Inner`]; every failguard layer above then returns the same flat [`Error<E>`].
+//! A failguard tower layer returns its service's error type, which must also carry failguard's
+//! rejections ([`PolicyError`]): then a stack of any number of layers has one flat error. A leaf
+//! service's own error (an `io::Error`, a `hyper::Error`) cannot carry them, so a stack lifts it
+//! once, at the bottom, into [`Error::Inner`]; every failguard layer above returns the same
+//! [`Error<E>`].
 //!
-//! There are two ways to write that step, and they compile to the same code:
+//! A service that cannot fail (its error is [`Infallible`], as for every axum route and
+//! handler) needs no lift: the failguard layer right above it returns [`Error<Infallible>`] by
+//! itself, and the layers above that keep it ([`LiftError`]). So `Router::layer` takes
+//! failguard's layers as they are.
+//!
+//! For any other leaf there are two ways to write the step, and they compile to the same code:
 //!
 //! - `.map_err(Error::Inner)` in a `ServiceBuilder`: the shortest, when the stack's type is
 //!   never written down;
@@ -68,13 +75,140 @@
 //! # }
 //! ```
 
+use std::convert::Infallible;
+#[cfg(feature = "tower")]
 use std::task::{Context, Poll};
 
+#[cfg(feature = "tower")]
 use tower_layer::Layer;
+#[cfg(feature = "tower")]
 use tower_service::Service;
 
-use crate::{Error, policy::Lifted};
+#[cfg(feature = "tower")]
+use crate::policy::Lifted;
+use crate::{Error, PolicyError};
 
+/// The error of the service inside a failguard tower layer, and what the layer makes of it.
+///
+/// A failguard layer must be able to report its own rejections (a timeout, an open circuit)
+/// through its error type. Two kinds of inner error allow it:
+///
+/// | the inner service's error | the layer's error |
+/// |---|---|
+/// | a [`PolicyError`]: [`Error<E>`], `BoxError`, or your own | the same type, unchanged |
+/// | [`Infallible`]: a service that cannot fail | [`Error<Infallible>`] |
+///
+/// So a stack of layers over a service that cannot fail (an axum route or handler) returns
+/// `Error<Infallible>` with no step of yours, and a stack over a lifted leaf keeps the one flat
+/// error it was given. Any other error (`std::io::Error`, `hyper::Error`) is lifted once at the
+/// bottom, with [`LiftLayer`] or `.map_err(Error::Inner)`.
+///
+/// You do not implement this trait: implement [`PolicyError`] for your own error type instead,
+/// and this follows.
+///
+/// # Examples
+///
+/// ```
+/// use std::{convert::Infallible, time::Duration};
+/// use failguard::{Error, Timeout};
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), failguard::ConfigError> {
+/// // A leaf that cannot fail; the timeout above it can, and says so in `Error<Infallible>`.
+/// let mut svc = ServiceBuilder::new()
+///     .layer(Timeout::new(Duration::from_millis(100))?.layer())
+///     .service_fn(|ms: u64| async move {
+///         tokio::time::sleep(Duration::from_millis(ms)).await;
+///         Ok::<_, Infallible>(ms)
+///     });
+/// assert_eq!(svc.ready().await.unwrap().call(10).await.unwrap(), 10);
+/// let err: Error<Infallible> = svc.ready().await.unwrap().call(500).await.unwrap_err();
+/// assert!(matches!(err, Error::Timeout(_)));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # When the leaf is not lifted
+///
+/// An error that is neither does not compile, and wherever the compiler follows the stack down
+/// to its leaf it says what to write ("`std::io::Error` cannot carry failguard's rejections
+/// ... lift the innermost service's error once"). It does not follow it in two common places,
+/// and there the message is about the outer type instead:
+///
+/// - `svc.ready()` as a method (E0599: "the method `ready` exists for struct
+///   `TimeoutService<..>`, but its trait bounds were not satisfied ... `TimeoutService<..>:
+///   Service<_>`"). The method lookup gives up one level above the leaf. Naming the request
+///   type, `ServiceExt::<Req>::ready(&mut svc)`, shows failguard's message:
+///
+/// ```compile_fail,E0277
+/// use std::time::Duration;
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut svc = ServiceBuilder::new()
+///     .layer(failguard::Timeout::new(Duration::from_secs(1))?.layer())
+///     .service_fn(|x: u32| async move { Ok::<_, std::io::Error>(x) });
+/// let n = ServiceExt::<u32>::ready(&mut svc).await?.call(1).await?;
+/// # let _ = n;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// - axum's `HandleError` / `HandleErrorLayer` over a leaf that can fail (E0277: "the trait bound
+///   `HandleError<BulkheadService<..>, .., _>: Service<Request<Body>>` is not satisfied"):
+///   `HandleError` has one `Service` implementation per number of extractors, and while none
+///   applies the compiler cannot tell which one was meant, so it stops there. A route or handler
+///   cannot fail, and needs no lift; a service of your own under `route_service` does.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot carry failguard's rejections",
+    label = "a failguard layer needs an error type that can also report a timeout, an open circuit or a full bulkhead",
+    note = "lift the innermost service's error once, e.g. `ServiceBuilder::new().layer(..).map_err(failguard::Error::Inner).service(svc)` (or `.layer(failguard::LiftLayer)`, the same with a type you can name), and every failguard layer above it returns `failguard::Error<E>`",
+    note = "or box it with `.map_err(tower::BoxError::from)` and downcast rejections such as `failguard::error::Elapsed`"
+)]
+pub trait LiftError: sealed::Sealed + Sized {
+    /// The error of a failguard layer whose inner service fails with `Self`.
+    type Lifted: PolicyError;
+
+    /// `self` as the layer's error: unchanged for a [`PolicyError`]; never called for
+    /// [`Infallible`], which has no values.
+    ///
+    /// ```
+    /// use failguard::{Error, lift::LiftError};
+    /// let err: Error<&str> = Error::Inner("boom").lift();
+    /// assert_eq!(err.into_inner(), Some("boom"));
+    /// ```
+    fn lift(self) -> Self::Lifted;
+}
+
+impl<E: PolicyError> LiftError for E {
+    type Lifted = E;
+
+    #[inline(always)]
+    fn lift(self) -> E {
+        self
+    }
+}
+
+impl LiftError for Infallible {
+    type Lifted = Error<Infallible>;
+
+    #[inline(always)]
+    fn lift(self) -> Error<Infallible> {
+        match self {}
+    }
+}
+
+/// The error of a failguard layer over a service that fails with `E`; see [`LiftError`].
+pub type LiftedError<E> = <E as LiftError>::Lifted;
+
+mod sealed {
+    pub trait Sealed {}
+    impl<E: crate::PolicyError> Sealed for E {}
+    impl Sealed for std::convert::Infallible {}
+}
+
+#[cfg(feature = "tower")]
 /// A tower [`Layer`] that lifts its service's error into [`Error::Inner`]; makes [`Lift`].
 ///
 /// Put it innermost, right above the leaf service, under every failguard layer:
@@ -106,6 +240,7 @@ use crate::{Error, policy::Lifted};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LiftLayer;
 
+#[cfg(feature = "tower")]
 impl LiftLayer {
     /// The layer; the same as the unit value `LiftLayer`.
     ///
@@ -118,6 +253,7 @@ impl LiftLayer {
     }
 }
 
+#[cfg(feature = "tower")]
 impl<S> Layer<S> for LiftLayer {
     type Service = Lift<S>;
 
@@ -127,6 +263,7 @@ impl<S> Layer<S> for LiftLayer {
     }
 }
 
+#[cfg(feature = "tower")]
 /// A tower [`Service`] whose error is its inner service's, lifted into [`Error::Inner`]; made by
 /// [`LiftLayer`] or [`Lift::new`].
 ///
@@ -155,6 +292,7 @@ pub struct Lift<S> {
     inner: S,
 }
 
+#[cfg(feature = "tower")]
 impl<S> Lift<S> {
     /// Lifts `inner`'s error into [`Error::Inner`].
     ///
@@ -199,6 +337,7 @@ impl<S> Lift<S> {
     }
 }
 
+#[cfg(feature = "tower")]
 impl<S, Req> Service<Req> for Lift<S>
 where
     S: Service<Req>,

@@ -141,3 +141,113 @@ fn the_lift_is_named_and_send_and_zero_sized_around_a_zero_sized_leaf() {
     assert_eq!(size_of::<LiftLayer>(), 0);
     assert_eq!(size_of::<Lift<Backend>>(), size_of::<Backend>());
 }
+
+/// axum's routes and handlers cannot fail: failguard's layers take them with no lift, and the
+/// error handler gets `Error<Infallible>`.
+mod axum_without_a_lift {
+    use std::{convert::Infallible, time::Duration};
+
+    use axum::{
+        Router,
+        body::Body,
+        error_handling::{HandleError, HandleErrorLayer},
+        http::{Request, StatusCode},
+        routing::get,
+    };
+    use failguard::{Bulkhead, Error, Timeout};
+    use tower::{ServiceBuilder, ServiceExt, service_fn};
+
+    async fn rejected(error: Error<Infallible>) -> StatusCode {
+        match error {
+            Error::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Error::BulkheadFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    async fn status(app: Router, path: &str) -> StatusCode {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        app.oneshot(request).await.unwrap().status()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn router_layer_takes_failguard_layers_as_they_are() {
+        let app = Router::new()
+            .route("/fast", get(|| async { "ok" }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .layer(
+                ServiceBuilder::new()
+                    .layer(HandleErrorLayer::new(rejected))
+                    .layer(Bulkhead::new(8).unwrap().layer())
+                    .layer(Timeout::new(Duration::from_millis(250)).unwrap().layer()),
+            );
+        assert_eq!(status(app.clone(), "/fast").await, StatusCode::OK);
+        assert_eq!(status(app, "/slow").await, StatusCode::GATEWAY_TIMEOUT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn route_service_takes_a_failguard_stack_over_a_service_that_cannot_fail() {
+        let svc = ServiceBuilder::new()
+            .layer(Timeout::new(Duration::from_millis(250)).unwrap().layer())
+            .service(service_fn(|_: Request<Body>| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok::<_, Infallible>("late")
+            }));
+        let app = Router::new().route_service("/", HandleError::new(svc, rejected));
+        assert_eq!(status(app, "/").await, StatusCode::GATEWAY_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn the_explicit_lift_still_compiles_and_means_the_same() {
+        let app = Router::new().route("/", get(|| async { "ok" })).layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(rejected))
+                .layer(Bulkhead::new(8).unwrap().layer())
+                .map_err(Error::Inner),
+        );
+        assert_eq!(status(app, "/").await, StatusCode::OK);
+    }
+}
+
+/// Every door takes a service that cannot fail, and returns `Error<Infallible>`.
+#[tokio::test(start_paused = true)]
+async fn every_layer_takes_a_service_that_cannot_fail() {
+    use failguard::{Fallback, Policy, Queue, Retry};
+
+    let slow = |ms: u64| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok::<_, Infallible>(ms)
+    };
+
+    let policy = Fallback::value(0)
+        .wrap(Bulkhead::new(4).unwrap())
+        .wrap(Retry::new(2).unwrap())
+        .wrap(CircuitBreaker::builder().build().unwrap())
+        .wrap(Timeout::new(Duration::from_millis(100)).unwrap());
+    let mut svc = ServiceBuilder::new().layer(policy.layer()).service_fn(slow);
+    let ok: Result<u64, Error<Infallible>> = svc.ready().await.unwrap().call(10).await;
+    assert_eq!(ok.unwrap(), 10);
+    assert_eq!(svc.ready().await.unwrap().call(500).await.unwrap(), 0);
+
+    let queue = Queue::builder().capacity(4).build().unwrap();
+    let mut svc = ServiceBuilder::new()
+        .layer(queue.layer())
+        .layer(Timeout::new(Duration::from_millis(100)).unwrap().layer())
+        .service_fn(slow);
+    let err: Error<Infallible> = svc.ready().await.unwrap().call(500).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+
+    // A fallback service that cannot fail stands in for a primary that cannot fail.
+    let replica = service_fn(|ms: u64| async move { Ok::<_, Infallible>(ms + 1000) });
+    let mut svc = ServiceBuilder::new()
+        .layer(failguard::Fallback::service(replica).layer())
+        .layer(Timeout::new(Duration::from_millis(100)).unwrap().layer())
+        .service_fn(slow);
+    assert_eq!(svc.ready().await.unwrap().call(500).await.unwrap(), 1500);
+}

@@ -28,8 +28,7 @@
 //! measures all three in one run).
 //!
 //! The name says what it does to the error: it lifts it into the one variant of failguard's
-//! error that holds your service's own failures, as [`Lifted`] does for a
-//! future.
+//! error that holds your service's own failures, as [`Lifted`] does for a future.
 //!
 //! # Examples
 //!

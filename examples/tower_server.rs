@@ -61,7 +61,8 @@ fn app(protected: bool) -> Result<Router, failguard::ConfigError> {
         return Ok(router);
     }
     // As many workers as connections; a short queue in front; nobody waits more than 50 ms for a
-    // worker, and no request runs more than 250 ms.
+    // worker, and no request runs more than 250 ms. A route cannot fail (its error is
+    // `Infallible`), so the layers need no lift: their error is `Error<Infallible>`.
     let queue = Queue::builder()
         .workers(CONNECTIONS)
         .capacity(8)
@@ -77,8 +78,7 @@ fn app(protected: bool) -> Result<Router, failguard::ConfigError> {
         ServiceBuilder::new()
             .layer(HandleErrorLayer::new(rejected))
             .layer(queue.layer())
-            .layer(timeout.layer())
-            .map_err(Error::Inner),
+            .layer(timeout.layer()),
     ))
 }
 

@@ -8,7 +8,9 @@
 //!
 //! Tower users keep their service's error type instead: any type that implements
 //! [`PolicyError`] can carry rejections. [`Error<E>`] does (typed: match on variants) and so does
-//! tower's `BoxError` (boxed: downcast to [`Elapsed`] and the other rejection types).
+//! tower's `BoxError` (boxed: downcast to [`Elapsed`] and the other rejection types). A service
+//! that cannot fail (`Infallible`) gets `Error<Infallible>` from the layer above it
+//! ([`lift`](crate::lift)).
 
 use std::{borrow::Cow, error::Error as StdError, fmt, time::Duration};
 
@@ -703,11 +705,14 @@ fn count(n: usize, noun: &'static str) -> impl fmt::Display {
 /// An error type that can carry failguard's rejections.
 ///
 /// Every failguard tower layer keeps its service's error type and requires only this trait of
-/// it, so a stack of any number of layers has one flat error. Two implementations cover the usual
-/// needs:
+/// it (or that the service cannot fail, [`LiftError`](crate::lift::LiftError)), so a stack of any
+/// number of layers has one flat error. Two implementations cover the usual needs:
 ///
 /// - [`Error<E>`]: typed. Lift the innermost service's error once, with
-///   `.map_err(failguard::Error::Inner)`, and match on variants.
+///   `.map_err(failguard::Error::Inner)` (or [`LiftLayer`](crate::LiftLayer), the same with a
+///   type you can name), and match on variants. A service that cannot fail (its error is
+///   `Infallible`, as an axum route's) needs no lift: the layer above it returns
+///   `Error<Infallible>` ([`LiftError`](crate::lift::LiftError)).
 /// - tower's `BoxError` (`Box<dyn std::error::Error + Send + Sync>`): boxed. Rejections are boxed
 ///   as their own types ([`Elapsed`], ...), which you downcast to.
 ///
@@ -734,7 +739,7 @@ fn count(n: usize, noun: &'static str) -> impl fmt::Display {
 /// ("`std::io::Error` cannot carry failguard's rejections ... lift the innermost service's error
 /// once, e.g. `.map_err(failguard::Error::Inner)`"):
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// # use std::time::Duration;
 /// fn serve<S: tower::Service<u32>>(_: S) {}
 /// let timeout = failguard::Timeout::new(Duration::from_secs(1)).unwrap();
@@ -746,7 +751,7 @@ fn count(n: usize, noun: &'static str) -> impl fmt::Display {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot carry failguard's rejections",
     label = "a failguard layer needs an error type that can also report a timeout, an open circuit or a full bulkhead",
-    note = "lift the innermost service's error once, e.g. `ServiceBuilder::new().layer(..).map_err(failguard::Error::Inner).service(svc)`, and every failguard layer above it returns `failguard::Error<E>`",
+    note = "lift the innermost service's error once, e.g. `ServiceBuilder::new().layer(..).map_err(failguard::Error::Inner).service(svc)` (or `.layer(failguard::LiftLayer)`, the same with a type you can name), and every failguard layer above it returns `failguard::Error<E>`",
     note = "or box it with `.map_err(tower::BoxError::from)` and downcast rejections such as `failguard::error::Elapsed`"
 )]
 pub trait PolicyError: Sized {

@@ -70,7 +70,8 @@
 //! other variant is a rejection by a policy ([`Error::Timeout`], ...), carrying what you need to
 //! react. Stacks never nest errors. Tower layers keep the service's error type, which must
 //! implement [`PolicyError`]: [`Error<E>`] (typed) or [`BoxError`] (boxed, downcast to the
-//! rejection types in [`error`]). Bad configuration is a [`ConfigError`] from `build()`, never a
+//! rejection types in [`error`]). A service that cannot fail (`Infallible`, as an axum route)
+//! needs no lift: the layers over it return `Error<Infallible>` (see [`lift`]). Bad configuration is a [`ConfigError`] from `build()`, never a
 //! panic.
 //!
 //! # Composition order
@@ -151,6 +152,7 @@ mod ext;
 pub mod fallback;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod lift;
 mod name;
 mod outcome;
 pub mod parts;
@@ -166,6 +168,8 @@ pub use bulkhead::Bulkhead;
 pub use error::{BoxError, ConfigError, Error, PolicyError, Rejection};
 pub use ext::FutureExt;
 pub use fallback::Fallback;
+#[cfg(feature = "tower")]
+pub use lift::{Lift, LiftLayer};
 pub use name::Name;
 pub use outcome::{Classify, ErrorIsFailure, FailureIf, Outcome};
 pub(crate) use parts::{Operation, OperationMut};

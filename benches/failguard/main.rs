@@ -8,6 +8,7 @@ use criterion::{criterion_group, criterion_main};
 
 mod breaker;
 mod bulkhead;
+mod lift;
 mod queue;
 mod retry;
 mod support;
@@ -17,6 +18,7 @@ criterion_group!(
     benches,
     breaker::bench,
     bulkhead::bench,
+    lift::bench,
     timeout::bench,
     queue::bench,
     retry::bench

@@ -5,7 +5,8 @@ use tower_service::Service;
 
 use super::{BreakerCall, BreakerState, CircuitBreaker, Guarded};
 use crate::{
-    Classify, PolicyError,
+    Classify,
+    lift::{LiftError, LiftedError},
     policy::{CallFuture, Deferred, ServiceOp},
     sync::Arc,
 };
@@ -14,7 +15,8 @@ use crate::{
 ///
 /// Every clone of the layer, every service it makes, and every application of it (axum applies
 /// layers more than once) share one breaker: one window, one state. The service's error type must
-/// implement [`PolicyError`](crate::PolicyError).
+/// implement [`PolicyError`](crate::PolicyError), or be `Infallible`, which the layer makes
+/// `Error<Infallible>` ([`LiftError`]).
 ///
 /// # Examples
 ///
@@ -75,16 +77,16 @@ pub struct BreakerService<S, C> {
 impl<S, C, Req> Service<Req> for BreakerService<S, C>
 where
     S: Service<Req> + Clone,
-    S::Error: PolicyError,
-    C: Classify<S::Response, S::Error> + Clone,
+    S::Error: LiftError,
+    C: Classify<S::Response, LiftedError<S::Error>> + Clone,
 {
     type Response = S::Response;
-    type Error = S::Error;
+    type Error = LiftedError<S::Error>;
     type Future = CallFuture<Guarded<ServiceOp<S, Req>, Arc<BreakerState>, C>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        self.inner.poll_ready(cx).map_err(LiftError::lift)
     }
 
     #[inline]

@@ -5,13 +5,17 @@ use tower_service::Service;
 
 use super::{Bulkhead, BulkheadCall, BulkheadState, Bulkheaded};
 use crate::policy::{CallFuture, Deferred, ServiceOp};
-use crate::{PolicyError, sync::Arc};
+use crate::{
+    lift::{LiftError, LiftedError},
+    sync::Arc,
+};
 
 /// A [`Bulkhead`] as a tower [`Layer`].
 ///
 /// Every clone of the layer and every service it makes share the bulkhead's permits: cloning the
 /// layer does not create new limits. The service's error type must implement
-/// [`PolicyError`](crate::PolicyError).
+/// [`PolicyError`](crate::PolicyError), or be `Infallible`, which the layer makes
+/// `Error<Infallible>` ([`LiftError`]).
 ///
 /// # Examples
 ///
@@ -76,15 +80,15 @@ impl<S> BulkheadService<S> {
 impl<S, Req> Service<Req> for BulkheadService<S>
 where
     S: Service<Req> + Clone,
-    S::Error: PolicyError,
+    S::Error: LiftError,
 {
     type Response = S::Response;
-    type Error = S::Error;
+    type Error = LiftedError<S::Error>;
     type Future = CallFuture<Bulkheaded<ServiceOp<S, Req>, Arc<BulkheadState>>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        self.inner.poll_ready(cx).map_err(LiftError::lift)
     }
 
     #[inline]

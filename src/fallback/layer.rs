@@ -11,7 +11,10 @@ use tower_service::Service;
 
 use super::{Fallback, FallbackCall, FromAsync, FromFn, FromService, Handler, Value, WithFallback};
 use crate::policy::{CallFuture, Deferred, FutureOp};
-use crate::{Classify, Name, PolicyError};
+use crate::{
+    Classify, Name,
+    lift::{LiftError, LiftedError},
+};
 
 /// A [`Fallback`] as a tower [`Layer`].
 ///
@@ -118,17 +121,17 @@ impl<S2, Req: Clone, W> ServiceAction<Req, W> for FromService<S2> {
 impl<S, A, W, Req> Service<Req> for FallbackService<S, A, W>
 where
     S: Service<Req>,
-    S::Error: PolicyError,
+    S::Error: LiftError,
     A: ServiceAction<Req, W>,
-    A::Handler: Handler<S::Response, S::Error> + Clone,
+    A::Handler: Handler<S::Response, LiftedError<S::Error>> + Clone,
 {
     type Response = S::Response;
-    type Error = S::Error;
+    type Error = LiftedError<S::Error>;
     type Future = CallFuture<WithFallback<FutureOp<S::Future>, A::Handler>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        self.inner.poll_ready(cx).map_err(LiftError::lift)
     }
 
     #[inline]
@@ -160,14 +163,15 @@ impl<S, Req: Clone, W> Clone for ServiceHandler<S, Req, W> {
     }
 }
 
-impl<S, Req, W> Handler<S::Response, S::Error> for ServiceHandler<S, Req, W>
+impl<S, Req, W> Handler<S::Response, LiftedError<S::Error>> for ServiceHandler<S, Req, W>
 where
     S: Service<Req> + Clone,
-    W: Classify<S::Response, S::Error>,
+    S::Error: LiftError,
+    W: Classify<S::Response, LiftedError<S::Error>>,
 {
     type Future = ServiceCall<S, Req>;
 
-    fn applies(&self, outcome: &Result<S::Response, S::Error>) -> bool {
+    fn applies(&self, outcome: &Result<S::Response, LiftedError<S::Error>>) -> bool {
         self.fallback.when.classify(outcome) == crate::Outcome::Failure
     }
 
@@ -175,7 +179,7 @@ where
         &self.fallback.name
     }
 
-    fn handle(self, _error: S::Error) -> Self::Future {
+    fn handle(self, _error: LiftedError<S::Error>) -> Self::Future {
         ServiceCall {
             state: CallState::Ready {
                 service: self.fallback.action.0.clone(),
@@ -186,7 +190,8 @@ where
 }
 
 pin_project! {
-    /// A call to the fallback service: waits for it to be ready, then calls it.
+    /// A call to the fallback service: waits for it to be ready, then calls it. Its error is the
+    /// fallback service's, lifted as the primary's is ([`LiftError`]).
     #[must_use = "futures do nothing unless polled"]
     pub struct ServiceCall<S: Service<Req>, Req> {
         #[pin]
@@ -202,19 +207,23 @@ pin_project! {
     }
 }
 
-impl<S: Service<Req>, Req> Future for ServiceCall<S, Req> {
-    type Output = Result<S::Response, S::Error>;
+impl<S, Req> Future for ServiceCall<S, Req>
+where
+    S: Service<Req>,
+    S::Error: LiftError,
+{
+    type Output = Result<S::Response, LiftedError<S::Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.project().state;
         if let CallStateProj::Ready { service, request } = state.as_mut().project() {
-            ready!(service.poll_ready(cx))?;
+            ready!(service.poll_ready(cx)).map_err(LiftError::lift)?;
             let request = request.take().expect("ServiceCall polled after completion");
             let future = service.call(request);
             state.set(CallState::Calling { future });
         }
         match state.project() {
-            CallStateProj::Calling { future } => future.poll(cx),
+            CallStateProj::Calling { future } => future.poll(cx).map_err(LiftError::lift),
             CallStateProj::Ready { .. } => unreachable!("the call was made above"),
         }
     }

@@ -8,7 +8,10 @@ use std::{
 
 use pin_project_lite::pin_project;
 
-use crate::{Error, PolicyError};
+use crate::{
+    Error, PolicyError,
+    lift::{LiftError, LiftedError},
+};
 
 /// Something a policy protects: it makes one call when its policies have admitted it.
 ///
@@ -258,7 +261,9 @@ fn spent<F>(f: Option<F>) -> F {
 /// A future already made, as an [`Operation`] that makes one call: polling it.
 ///
 /// For futures that are the call themselves ([`FutureExt`](crate::FutureExt), and the tower doors
-/// of the policies that admit every call, whose inner service is called in `call`).
+/// of the policies that admit every call, whose inner service is called in `call`). The future's
+/// error is the operation's, through [`LiftError`]: unchanged when it is a [`PolicyError`],
+/// `Error<Infallible>` when the future cannot fail.
 #[derive(Debug)]
 pub struct FutureOp<F>(Option<F>);
 
@@ -277,10 +282,10 @@ impl<F> FutureOp<F> {
 impl<F, T, E> Operation for FutureOp<F>
 where
     F: Future<Output = Result<T, E>>,
-    E: PolicyError,
+    E: LiftError,
 {
     type Ok = T;
-    type Error = E;
+    type Error = LiftedError<E>;
     type Call = Deferred<F>;
 
     #[inline]
@@ -293,13 +298,17 @@ where
         &mut self,
         call: Pin<&mut Self::Call>,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<T, E>> {
+    ) -> Poll<Result<T, LiftedError<E>>> {
         let future = &mut self.0;
         call.poll_with(|| spent(future.take()), cx)
+            .map_err(LiftError::lift)
     }
 }
 
 /// A tower service and one request, as the innermost [`Operation`] of a failguard tower layer.
+///
+/// Its error is the service's, through [`LiftError`]: unchanged when it is a [`PolicyError`],
+/// `Error<Infallible>` when the service cannot fail.
 ///
 /// The service is a clone that `poll_ready` has already readied (the layer swaps it out of
 /// itself, leaving a fresh clone behind), so the call can be made later, once every failguard
@@ -332,10 +341,10 @@ impl<S, Req> ServiceOp<S, Req> {
 impl<S, Req> Operation for ServiceOp<S, Req>
 where
     S: tower_service::Service<Req>,
-    S::Error: PolicyError,
+    S::Error: LiftError,
 {
     type Ok = S::Response;
-    type Error = S::Error;
+    type Error = LiftedError<S::Error>;
     type Call = Deferred<S::Future>;
 
     #[inline]
@@ -348,9 +357,10 @@ where
         &mut self,
         call: Pin<&mut Self::Call>,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<S::Response, S::Error>> {
+    ) -> Poll<Result<S::Response, LiftedError<S::Error>>> {
         let Self { service, request } = self;
         call.poll_with(|| service.call(spent(request.take())), cx)
+            .map_err(LiftError::lift)
     }
 }
 

@@ -11,7 +11,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{Queue, QueueFuture};
-use crate::PolicyError;
+use crate::lift::{LiftError, LiftedError};
 
 /// A [`Queue`] as a tower [`Layer`]: the wrapped service moves behind the queue.
 ///
@@ -20,9 +20,10 @@ use crate::PolicyError;
 /// (`QueueFull`), a wait is bounded (`QueueTimeout`), and a dead worker fails callers
 /// (`QueueClosed`) instead of hanging them.
 ///
-/// The service's error type must implement [`PolicyError`]: lift the innermost service's error
-/// with `.map_err(failguard::Error::Inner)` for a typed `failguard::Error<E>`, or use tower's
-/// `BoxError`. The service, its requests, responses, errors and response futures must be
+/// The service's error type must implement [`PolicyError`](crate::PolicyError): lift the
+/// innermost service's error with `.map_err(failguard::Error::Inner)` for a typed
+/// `failguard::Error<E>`, or use tower's `BoxError`. A service that cannot fail (`Infallible`)
+/// needs no lift: the layer's error is then `Error<Infallible>` ([`LiftError`]). The service, its requests, responses, errors and response futures must be
 /// `Send + 'static`: they move to the workers.
 ///
 /// Every clone of the layer, and every service it makes, shares the same queue (workers, slots
@@ -163,12 +164,13 @@ where
     S: Service<Req> + Send + 'static,
     S::Future: Send + 'static,
     S::Response: Send + 'static,
-    S::Error: PolicyError + Send + 'static,
+    S::Error: LiftError,
+    LiftedError<S::Error>: Send + 'static,
     Req: Send + 'static,
 {
     type Response = S::Response;
-    type Error = S::Error;
-    type Future = QueueFuture<S::Response, S::Error>;
+    type Error = LiftedError<S::Error>;
+    type Future = QueueFuture<S::Response, LiftedError<S::Error>>;
 
     #[inline]
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -198,19 +200,20 @@ pin_project! {
 impl<S, Req> Future for ServiceCall<S, Req, S::Future>
 where
     S: Service<Req>,
+    S::Error: LiftError,
 {
-    type Output = Result<S::Response, S::Error>;
+    type Output = Result<S::Response, LiftedError<S::Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let Some(response) = this.response.as_mut().as_pin_mut() {
-            return response.poll(cx);
+            return response.poll(cx).map_err(LiftError::lift);
         }
         let response = {
             // A panic in the service under this lock is caught by the worker and reported to
             // this caller; the service stays usable for the next call.
             let mut service = this.service.lock().unwrap_or_else(PoisonError::into_inner);
-            ready!(service.poll_ready(cx))?;
+            ready!(service.poll_ready(cx)).map_err(LiftError::lift)?;
             let Some(request) = this.request.take() else {
                 unreachable!("the request is taken once, when the service is ready")
             };
@@ -220,6 +223,6 @@ where
         let Some(response) = this.response.as_pin_mut() else {
             unreachable!("just set")
         };
-        response.poll(cx)
+        response.poll(cx).map_err(LiftError::lift)
     }
 }

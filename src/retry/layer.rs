@@ -8,7 +8,10 @@ use tower_service::Service;
 
 use super::{Retried, Retry, RetryState, Silent, core::Decide, future::Attempts};
 use crate::policy::{CallFuture, Deferred};
-use crate::{PolicyError, sync::Arc};
+use crate::{
+    lift::{LiftError, LiftedError},
+    sync::Arc,
+};
 
 /// Makes the request of the next attempt from the stored one: implemented by [`CloneRequest`]
 /// (the default, for `Clone` requests) and by every closure `Fn(&Req) -> Option<Req>`, as tower's
@@ -79,7 +82,8 @@ impl<Req, F: Fn(&Req) -> Option<Req>> Replay<Req> for F {
 /// Each call keeps a copy of the request (made by the [`Replay`], a clone by default) and a clone
 /// of the inner service, to make the retries: the service is made ready again before each one.
 /// The service's error type must implement [`PolicyError`](crate::PolicyError), so the retry can
-/// see rejections from the layers below it (an open circuit's `retry_after`).
+/// see rejections from the layers below it (an open circuit's `retry_after`), or be
+/// `Infallible`, which the layer makes `Error<Infallible>` ([`LiftError`]).
 ///
 /// # Examples
 ///
@@ -232,11 +236,11 @@ pub struct ServiceAttempts<S, Req, Rp> {
 impl<S, Req, Rp> Attempts for ServiceAttempts<S, Req, Rp>
 where
     S: Service<Req>,
-    S::Error: PolicyError,
+    S::Error: LiftError,
     Rp: Replay<Req>,
 {
     type Ok = S::Response;
-    type Error = S::Error;
+    type Error = LiftedError<S::Error>;
     type Call = Deferred<S::Future>;
 
     #[inline]
@@ -261,12 +265,12 @@ where
         &mut self,
         call: Pin<&mut Self::Call>,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<S::Response, S::Error>> {
+    ) -> Poll<Result<S::Response, LiftedError<S::Error>>> {
         if call.is_idle() {
             if !self.ready {
                 if let Err(error) = ready!(self.service.poll_ready(cx)) {
                     self.broken = true;
-                    return Poll::Ready(Err(error));
+                    return Poll::Ready(Err(error.lift()));
                 }
             }
             self.ready = false;
@@ -284,23 +288,24 @@ where
             },
             cx,
         )
+        .map_err(LiftError::lift)
     }
 }
 
 impl<S, Req, C, H, Rp, N> Service<Req> for RetryService<S, C, H, Rp, N>
 where
     S: Service<Req> + Clone,
-    S::Error: PolicyError,
+    S::Error: LiftError,
     Rp: Replay<Req> + Clone,
-    RetryState<C, H, N>: Decide<S::Response, S::Error>,
+    RetryState<C, H, N>: Decide<S::Response, LiftedError<S::Error>>,
 {
     type Response = S::Response;
-    type Error = S::Error;
+    type Error = LiftedError<S::Error>;
     type Future = CallFuture<Retried<ServiceAttempts<S, Req, Rp>, Arc<RetryState<C, H, N>>>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        self.inner.poll_ready(cx).map_err(LiftError::lift)
     }
 
     fn call(&mut self, request: Req) -> Self::Future {

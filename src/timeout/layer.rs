@@ -4,15 +4,16 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{Timed, Timeout, TimeoutCall};
-use crate::PolicyError;
+use crate::lift::{LiftError, LiftedError};
 use crate::policy::{CallFuture, Deferred, FutureOp};
 
 /// A [`Timeout`] as a tower [`Layer`].
 ///
-/// The wrapped service keeps its error type, which must implement [`PolicyError`] so the layer
+/// The wrapped service keeps its error type, which must implement [`PolicyError`](crate::PolicyError) so the layer
 /// can report [`Elapsed`](crate::error::Elapsed) through it: lift the innermost service's error
 /// with `.map_err(failguard::Error::Inner)` for a typed `failguard::Error<E>`, or use tower's
-/// `BoxError`. Cloning the layer clones a duration and a name; there is no shared state.
+/// `BoxError`. A service that cannot fail (`Infallible`) needs no lift: the layer's error is then
+/// `Error<Infallible>` ([`LiftError`]). Cloning the layer clones a duration and a name; there is no shared state.
 ///
 /// # Examples
 ///
@@ -82,15 +83,15 @@ impl<S> TimeoutService<S> {
 impl<S, Req> Service<Req> for TimeoutService<S>
 where
     S: Service<Req>,
-    S::Error: PolicyError,
+    S::Error: LiftError,
 {
     type Response = S::Response;
-    type Error = S::Error;
+    type Error = LiftedError<S::Error>;
     type Future = CallFuture<Timed<FutureOp<S::Future>, Timeout>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        self.inner.poll_ready(cx).map_err(LiftError::lift)
     }
 
     #[inline]

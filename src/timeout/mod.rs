@@ -202,7 +202,8 @@ impl Timeout {
 
     /// This timeout as a tower layer.
     ///
-    /// The service's error type must implement [`PolicyError`](crate::PolicyError); see the
+    /// The service's error type must implement [`PolicyError`](crate::PolicyError) (or be
+    /// `Infallible`); see the
     /// [`TimeoutLayer`] docs.
     ///
     /// ```

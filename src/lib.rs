@@ -71,8 +71,8 @@
 //! react. Stacks never nest errors. Tower layers keep the service's error type, which must
 //! implement [`PolicyError`]: [`Error<E>`] (typed) or [`BoxError`] (boxed, downcast to the
 //! rejection types in [`error`]). A service that cannot fail (`Infallible`, as an axum route)
-//! needs no lift: the layers over it return `Error<Infallible>` (see [`lift`]). Bad configuration is a [`ConfigError`] from `build()`, never a
-//! panic.
+//! needs no lift: the layers over it return `Error<Infallible>` (see [`lift`]). Bad
+//! configuration is a [`ConfigError`] from `build()`, never a panic.
 //!
 //! # Composition order
 //!

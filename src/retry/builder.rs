@@ -296,7 +296,8 @@ impl<W, R, H, N> RetryBuilder<W, R, H, N> {
 
     /// Which errors are retried: any [`RetryError`](super::RetryError), such as a closure
     /// `Fn(&E) -> bool`. It sees failguard's rejections too (with a typed stack, `E` is
-    /// `failguard::Error<_>`); an open circuit's `retry_after` still sets the shortest wait.
+    /// `failguard::Error<_>`); a rejection's `retry_after` (an open circuit's, a full bulkhead's
+    /// or queue's) still sets the shortest wait.
     ///
     /// # Default
     ///

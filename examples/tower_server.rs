@@ -20,7 +20,7 @@ use axum::{
     Router,
     error_handling::HandleErrorLayer,
     extract::State,
-    http::StatusCode,
+    http::{StatusCode, header::RETRY_AFTER},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -42,13 +42,20 @@ async fn handler(State(pool): State<Arc<Semaphore>>) -> &'static str {
 
 /// Turns failguard's typed rejections into HTTP answers.
 async fn rejected(error: Error<Infallible>) -> Response {
-    match error {
-        Error::QueueFull(_) | Error::QueueTimeout(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [("retry-after", "1")],
-            "overloaded, try again",
-        )
-            .into_response(),
+    match &error {
+        Error::QueueFull(_) | Error::QueueTimeout(_) => {
+            // An honest Retry-After: a full queue estimates how long a newcomer would wait (once
+            // an item has run); otherwise 1 s. Whole seconds, rounded up.
+            let secs = error
+                .retry_after()
+                .map_or(1, |wait| wait.as_secs_f64().ceil().max(1.0) as u64);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(RETRY_AFTER, secs.to_string())],
+                "overloaded, try again",
+            )
+                .into_response()
+        }
         Error::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "took too long").into_response(),
         other => (StatusCode::INTERNAL_SERVER_ERROR, other.to_string()).into_response(),
     }

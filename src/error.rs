@@ -14,7 +14,7 @@
 
 use std::{borrow::Cow, error::Error as StdError, fmt, time::Duration};
 
-use crate::{Name, queue::Overflow};
+use crate::{Name, estimate::Hint, queue::Overflow};
 
 /// The error of a call made through failguard policies.
 ///
@@ -111,12 +111,41 @@ impl<E> Error<E> {
         !matches!(self, Error::Inner(_))
     }
 
-    /// How long to wait before trying again, when the rejection says so (an open circuit, a rate
-    /// limit). `None` for the operation's own errors and for rejections without a hint.
+    /// How long to wait before trying again, when the rejecting policy knows: when an open
+    /// circuit will let calls through again (a promise), or about how long a full bulkhead or
+    /// queue would keep a newcomer waiting (an estimate from what it has seen; see
+    /// [`BulkheadFull::retry_after`] and [`QueueFull::retry_after`]). `None` for the
+    /// operation's own errors and for rejections without a hint.
+    ///
+    /// A server that answers a rejection with `503 Service Unavailable` can send it as
+    /// `Retry-After` (whole seconds, rounded up):
     ///
     /// ```
+    /// use std::time::Duration;
     /// use failguard::Error;
-    /// assert_eq!(Error::Inner("boom").retry_after(), None);
+    ///
+    /// fn retry_after_header<E>(err: &Error<E>) -> Option<String> {
+    ///     err.retry_after().map(|d| d.as_secs_f64().ceil().max(1.0).to_string())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let queue = failguard::Queue::builder().capacity(0).build()?;
+    /// let work = || async {
+    ///     tokio::time::sleep(Duration::from_millis(1_500)).await;
+    ///     Ok::<_, std::io::Error>(())
+    /// };
+    /// # let busy = queue.call(work);
+    /// # let _ = queue.call(work).await.unwrap_err(); // the first shedding: timing starts
+    /// # busy.await.unwrap();
+    /// queue.call(work).await.unwrap(); // an item took 1.5 s
+    /// let busy = queue.call(work);
+    /// let err = queue.call(work).await.unwrap_err();
+    /// assert_eq!(retry_after_header(&err).as_deref(), Some("2"));
+    /// assert_eq!(retry_after_header(&Error::Inner("boom")), None);
+    /// # busy.await.unwrap();
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         self.rejection().and_then(|r| r.retry_after())
@@ -245,7 +274,8 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    /// How long to wait before trying again, when the rejecting policy knows.
+    /// How long to wait before trying again, when the rejecting policy knows: an open circuit's
+    /// promise, or a full bulkhead's or queue's estimate; see [`Error::retry_after`].
     ///
     /// ```
     /// # use std::time::Duration;
@@ -255,11 +285,9 @@ impl Rejection {
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Rejection::Timeout(_) => None,
-            Rejection::QueueFull(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => {
-                None
-            }
-            Rejection::BulkheadFull(_) => None,
+            Rejection::Timeout(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => None,
+            Rejection::QueueFull(e) => e.retry_after(),
+            Rejection::BulkheadFull(e) => e.retry_after(),
             Rejection::CircuitOpen(e) => e.retry_after(),
         }
     }
@@ -368,20 +396,83 @@ impl Elapsed {
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("queue{} is full ({}): {}", named(.name, "queue"), count(*.capacity, "waiting slot"), .overflow.verdict())]
+#[error("queue{} is full ({}): {}{}", named(.name, "queue"), count(*.capacity, "waiting slot"), .overflow.verdict(), about(.retry_after.get()))]
 pub struct QueueFull {
     name: Name,
     capacity: usize,
     overflow: Overflow,
+    retry_after: Hint,
 }
 
 impl QueueFull {
-    pub(crate) fn new(name: Name, capacity: usize, overflow: Overflow) -> Self {
+    pub(crate) fn new(
+        name: Name,
+        capacity: usize,
+        overflow: Overflow,
+        retry_after: Option<Duration>,
+    ) -> Self {
         Self {
             name,
             capacity,
             overflow,
+            retry_after: Hint::of(retry_after),
         }
+    }
+
+    /// About how long a new item would wait for a worker now: an estimate from what the queue
+    /// has seen, for a server's `Retry-After` or a client's next attempt. `None` until the queue
+    /// has timed an item (nothing is known yet).
+    ///
+    /// A full queue has `capacity` items waiting, so a newcomer's turn comes after
+    /// `capacity + 1` items have taken a worker, `workers` at a time:
+    /// `(capacity + 1) × service time ÷ workers`, where the service time is a moving average of
+    /// how long each item has held its worker (each new item weighs 1/8, as TCP smooths its
+    /// round-trip time). It is at most the queue's maximum queueing time, when one is set: no
+    /// item waits longer (it is shed), so by then the line this caller saw has gone. Rounded up
+    /// to a whole millisecond, so never zero.
+    ///
+    /// The workers start timing items the first time the queue sheds, and keep timing from
+    /// then on: a queue that has never been full has no use for the estimate, and reads no
+    /// clock for it. So the first rejections carry no estimate; they come once an item started
+    /// after the first shedding has finished.
+    ///
+    /// A hint, not a promise (an open circuit's [`retry_after`](CircuitOpen::retry_after) is
+    /// one): a [`Retry`](crate::Retry) waits at least this long before the next attempt, up to
+    /// its backoff's cap, but never gives up because of it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failguard::{Error, Queue};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// // One worker, no waiting slot; each item takes 100 ms.
+    /// let queue = Queue::builder().capacity(0).workers(1).build()?;
+    /// let work = || async {
+    ///     tokio::time::sleep(Duration::from_millis(100)).await;
+    ///     Ok::<_, std::io::Error>(())
+    /// };
+    ///
+    /// // Full for the first time: the queue knows nothing yet, and starts timing its items.
+    /// let busy = queue.call(work);
+    /// let Err(Error::QueueFull(full)) = queue.call(work).await else { panic!("expected QueueFull") };
+    /// assert_eq!(full.retry_after(), None);
+    /// busy.await.unwrap();
+    /// queue.call(work).await.unwrap(); // timed: 100 ms
+    ///
+    /// let busy = queue.call(work);
+    /// let Err(Error::QueueFull(full)) = queue.call(work).await else { panic!("expected QueueFull") };
+    /// assert_eq!(full.retry_after(), Some(Duration::from_millis(100)));
+    /// assert_eq!(
+    ///     full.to_string(),
+    ///     "queue is full (0 waiting slots): the new item was rejected; retry after about 100ms"
+    /// );
+    /// # busy.await.unwrap();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after.get()
     }
 
     /// Which item was shed: the new one ([`Overflow::RejectNewest`]) or this one, the oldest
@@ -554,20 +645,89 @@ impl QueueClosedReason {
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bulkhead{} is full ({} in flight, {})", named(.name, "bulkhead"), count(*.max_concurrent, "call"), .reason.describe())]
+#[error("bulkhead{} is full ({} in flight, {}){}", named(.name, "bulkhead"), count(*.max_concurrent, "call"), .reason.describe(), about(.retry_after.get()))]
 pub struct BulkheadFull {
     name: Name,
     max_concurrent: usize,
     reason: BulkheadFullReason,
+    retry_after: Hint,
 }
 
 impl BulkheadFull {
-    pub(crate) fn new(name: Name, max_concurrent: usize, reason: BulkheadFullReason) -> Self {
+    pub(crate) fn new(
+        name: Name,
+        max_concurrent: usize,
+        reason: BulkheadFullReason,
+        retry_after: Hint,
+    ) -> Self {
         Self {
             name,
             max_concurrent,
             reason,
+            retry_after,
         }
+    }
+
+    /// About how long a call arriving now would wait for a permit: an estimate from what the
+    /// bulkhead has seen, for a server's `Retry-After` or a client's next attempt. `None` until
+    /// a permit has come free while every permit was taken (nothing is known yet).
+    ///
+    /// The bulkhead times how often a permit comes free while it is saturated, and only then:
+    /// the uncontended path reads no clock and touches nothing new. Once a call has been
+    /// rejected or has queued, every permit returned until the bulkhead has room again takes
+    /// the slow path, and the time since the previous one (or since the rejection) is a sample
+    /// of a moving average (each new sample weighs 1/8, as TCP smooths its round-trip time).
+    /// A caller at the back of the line gets a permit after `waiting + 1` permits come free:
+    /// the estimate is `(waiting + 1) × max(average, time since a permit last came free)`, the
+    /// second term so that a bulkhead whose calls have all hung reports the stall it is in, not
+    /// the pace it used to have. It is at most `max_wait`, when waiting is allowed: no caller
+    /// waits longer, so by then the line this caller saw has gone. Rounded up to a whole
+    /// millisecond, so never zero.
+    ///
+    /// A hint, not a promise (an open circuit's [`retry_after`](CircuitOpen::retry_after) is
+    /// one): a [`Retry`](crate::Retry) waits at least this long before the next attempt, up to
+    /// its backoff's cap, but never gives up because of it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failguard::{Bulkhead, Error};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let bulkhead = Bulkhead::new(1)?;
+    /// let query = || async {
+    ///     tokio::time::sleep(Duration::from_millis(100)).await;
+    ///     Ok::<_, std::io::Error>(())
+    /// };
+    /// let busy = tokio::spawn({
+    ///     let bulkhead = bulkhead.clone();
+    ///     async move { bulkhead.call(query).await }
+    /// });
+    /// tokio::task::yield_now().await; // the busy call takes the only permit
+    ///
+    /// // The first rejection: no permit has come free yet under load, so no estimate.
+    /// let Err(Error::BulkheadFull(full)) = bulkhead.call(query).await else { panic!() };
+    /// assert_eq!(full.retry_after(), None);
+    ///
+    /// // The permit came free 100 ms after that rejection: the next one says so.
+    /// busy.await.unwrap().unwrap();
+    /// let busy = tokio::spawn({
+    ///     let bulkhead = bulkhead.clone();
+    ///     async move { bulkhead.call(query).await }
+    /// });
+    /// tokio::task::yield_now().await;
+    /// let Err(Error::BulkheadFull(full)) = bulkhead.call(query).await else { panic!() };
+    /// assert_eq!(full.retry_after(), Some(Duration::from_millis(100)));
+    /// assert_eq!(
+    ///     full.to_string(),
+    ///     "bulkhead is full (1 call in flight, no room to wait); retry after about 100ms"
+    /// );
+    /// # busy.await.unwrap().unwrap();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after.get()
     }
 
     /// Why the call got no permit.
@@ -688,6 +848,21 @@ fn named<'a>(name: &'a Name, default: &'static str) -> impl fmt::Display + 'a {
         }
     }
     Named(name, default)
+}
+
+/// An estimated wait, as a rejection's message ends with it: "; retry after about 250ms", or
+/// nothing without one. "About" tells it from an open circuit's "retry after", a promise.
+fn about(retry_after: Option<Duration>) -> impl fmt::Display {
+    struct About(Option<Duration>);
+    impl fmt::Display for About {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(d) => write!(f, "; retry after about {d:?}"),
+                None => Ok(()),
+            }
+        }
+    }
+    About(retry_after)
 }
 
 /// `n` of `noun`, in the singular for one: "1 call", "4 calls".

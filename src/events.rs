@@ -42,9 +42,15 @@ pub(crate) fn fallback_applied<E: PolicyError>(name: &Name, error: &E) {
 
 /// `queue.shed` (WARN): a queue failed an item instead of running it. `reason` is one of
 /// `"rejected_newest"`, `"dropped_oldest"`, `"timed_out"`, `"closed"`; `queued` is the number of
-/// items waiting after the decision.
+/// items waiting after the decision; `retry_after_ms` is the estimated wait a `QueueFull`
+/// carries (the first two reasons, once an item has run).
 #[inline]
-pub(crate) fn queue_shed(name: &Name, reason: &'static str, queued: usize) {
+pub(crate) fn queue_shed(
+    name: &Name,
+    reason: &'static str,
+    queued: usize,
+    retry_after: Option<Duration>,
+) {
     #[cfg(feature = "tracing")]
     tracing::event!(
         name: "queue.shed",
@@ -54,6 +60,7 @@ pub(crate) fn queue_shed(name: &Name, reason: &'static str, queued: usize) {
         name = name.as_str(),
         reason,
         queued = queued as u64,
+        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
         "queue shed an item"
     );
 }
@@ -73,12 +80,14 @@ pub(crate) fn queue_panicked(name: &Name) {
     );
 }
 
-/// `bulkhead.rejected` (WARN): a bulkhead had no permit for a call.
+/// `bulkhead.rejected` (WARN): a bulkhead had no permit for a call. `retry_after_ms` is the
+/// rejection's estimated wait, when the bulkhead has one.
 #[inline]
 pub(crate) fn bulkhead_rejected(
     name: &Name,
     reason: crate::error::BulkheadFullReason,
     max_concurrent: usize,
+    retry_after: Option<Duration>,
 ) {
     #[cfg(feature = "tracing")]
     tracing::event!(
@@ -89,6 +98,7 @@ pub(crate) fn bulkhead_rejected(
         name = name.as_str(),
         reason = reason.as_str(),
         max_concurrent = max_concurrent as u64,
+        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
         "bulkhead rejected a call"
     );
 }

@@ -10,7 +10,7 @@ use std::{
 use failguard::{
     BoxError, Bulkhead, ConfigError, Error, Fallback, Timeout,
     bulkhead::{MAX_LIMIT, MAX_WAIT},
-    error::BulkheadFullReason,
+    error::{BulkheadFull, BulkheadFullReason},
 };
 use tokio::{
     sync::oneshot,
@@ -18,6 +18,8 @@ use tokio::{
 };
 use tokio_test::{assert_pending, assert_ready, task};
 use tower::{Service, ServiceBuilder, ServiceExt};
+
+const MS: Duration = Duration::from_millis(1);
 
 fn bulkhead(max_concurrent: usize, max_waiting: usize, max_wait_ms: u64) -> Bulkhead {
     Bulkhead::builder()
@@ -584,4 +586,114 @@ async fn cancelling_many_waiters_takes_time_in_proportion_to_their_number() {
     oldest.await.unwrap();
     let s = b.snapshot();
     assert_eq!((s.in_flight, s.waiting), (0, 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11: the wait a rejection estimates, for a server's `Retry-After` or a retry's next try.
+
+fn full(err: Error<io::Error>) -> BulkheadFull {
+    match err {
+        Error::BulkheadFull(full) => full,
+        other => panic!("expected BulkheadFull, got {other:?}"),
+    }
+}
+
+/// A call turned away on its first poll.
+fn turned_away(b: &Bulkhead) -> Error<io::Error> {
+    let mut call = task::spawn(b.call(|| async { Ok::<_, io::Error>("never") }));
+    assert_ready!(call.poll()).unwrap_err()
+}
+
+/// A call that holds a permit until its sender fires.
+fn holding(b: &Bulkhead) -> (oneshot::Sender<()>, impl Future<Output = ()> + use<>) {
+    let (tx, rx) = oneshot::channel();
+    let b = b.clone();
+    let mut call = task::spawn(async move { b.call(|| held(rx)).await });
+    assert_pending!(call.poll());
+    (tx, async move {
+        assert_eq!(call.await.unwrap(), "released");
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejection_estimates_the_wait_from_how_often_permits_came_free_while_saturated() {
+    let b = bulkhead(2, 0, 0);
+    let (a, a_done) = holding(&b);
+    let (c, c_done) = holding(&b);
+
+    // Saturated, but no permit has come free under load yet: nothing is known.
+    assert_eq!(full(turned_away(&b)).retry_after(), None);
+
+    // A permit comes free 30 ms after that rejection: one gap of 30 ms.
+    advance(30 * MS).await;
+    a.send(()).unwrap();
+    a_done.await;
+    let (d, d_done) = holding(&b);
+    let err = turned_away(&b);
+    assert_eq!(err.retry_after(), Some(30 * MS));
+    assert_eq!(err.rejection().unwrap().retry_after(), Some(30 * MS));
+    assert_eq!(
+        err.to_string(),
+        "bulkhead `db` is full (2 calls in flight, no room to wait); retry after about 30ms"
+    );
+
+    // The calls hang: the stall so far (50 ms) outgrows the average, and the estimate says so.
+    advance(50 * MS).await;
+    assert_eq!(full(turned_away(&b)).retry_after(), Some(50 * MS));
+
+    // A permit comes free 50 ms after the watch began: the average moves an eighth of the way,
+    // 30 + (50 - 30) / 8 = 32.5 ms, reported rounded up to a whole millisecond.
+    c.send(()).unwrap();
+    c_done.await;
+    let (e, e_done) = holding(&b);
+    assert_eq!(full(turned_away(&b)).retry_after(), Some(33 * MS));
+    assert_eq!(b.snapshot().rejected, 4);
+
+    for (tx, done) in [(d, d_done), (e, e_done)] {
+        tx.send(()).unwrap();
+        done.await;
+    }
+    assert_eq!(b.snapshot().in_flight, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_estimate_counts_the_waiters_ahead_and_stops_at_max_wait() {
+    let b = bulkhead(1, 2, 250);
+    let (h, h_done) = holding(&b);
+    // The first waiter starts the watch at 0 and is granted at 100: one gap of 100 ms.
+    let (w1, w1_done) = holding(&b);
+    advance(100 * MS).await;
+    h.send(()).unwrap();
+    h_done.await;
+
+    // Two wait (the first is granted, so it now holds the permit; the second is its own call).
+    let (w2, w2_done) = holding(&b);
+    let mut w3 = task::spawn(b.call(|| async { Ok::<_, io::Error>("late") }));
+    assert_pending!(w3.poll());
+    assert_eq!((b.snapshot().in_flight, b.snapshot().waiting), (1, 2));
+
+    // A newcomer finds no room: its turn would come after three permits came free, 300 ms, but
+    // no caller waits more than 250 ms, so by then the line it saw has gone.
+    let err = full(turned_away(&b));
+    assert_eq!(err.reason(), BulkheadFullReason::Full);
+    assert_eq!(err.retry_after(), Some(250 * MS));
+
+    // At 200 the permit passes to w2 (a second gap of 100 ms). w3, queued at 100, runs out of
+    // time at 350 with nobody left ahead of it: one permit away, and none has come free for
+    // 150 ms, longer than the average.
+    advance(100 * MS).await;
+    w1.send(()).unwrap();
+    w1_done.await;
+    advance(150 * MS).await;
+    let err = full(assert_ready!(w3.poll()).unwrap_err());
+    assert_eq!(err.reason(), BulkheadFullReason::WaitTimedOut);
+    assert_eq!(err.retry_after(), Some(150 * MS));
+    assert_eq!(
+        err.to_string(),
+        "bulkhead `db` is full (1 call in flight, the wait ran out); retry after about 150ms"
+    );
+
+    w2.send(()).unwrap();
+    w2_done.await;
+    assert_eq!((b.snapshot().in_flight, b.snapshot().waiting), (0, 0));
 }

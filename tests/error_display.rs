@@ -151,6 +151,60 @@ async fn queue_full() {
     );
 }
 
+/// Issue 11: once a bulkhead or a queue has an estimate of the wait, its message ends with it,
+/// as "about": an estimate, where an open circuit's "retry after" is a promise.
+#[tokio::test(start_paused = true)]
+async fn full_bulkheads_and_queues_end_with_their_estimate() {
+    async fn quarter() -> Io {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        Ok(())
+    }
+    let bulkhead = Bulkhead::new(1).unwrap();
+    let mut messages = Vec::new();
+    for _ in 0..2 {
+        let busy = tokio::spawn({
+            let b = bulkhead.clone();
+            async move { b.call(quarter).await }
+        });
+        tokio::task::yield_now().await;
+        messages.push(bulkhead.call(ok).await.unwrap_err().to_string());
+        busy.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        messages,
+        [
+            "bulkhead is full (1 call in flight, no room to wait)",
+            "bulkhead is full (1 call in flight, no room to wait); retry after about 250ms",
+        ]
+    );
+
+    async fn long() -> Io {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        Ok(())
+    }
+    let queue = Queue::builder()
+        .capacity(2)
+        .workers(2)
+        .name("jobs")
+        .build()
+        .unwrap();
+    let mut messages = Vec::new();
+    for _ in 0..2 {
+        let busy: Vec<_> = (0..4).map(|_| queue.call(long)).collect();
+        messages.push(queue.call(ok).await.unwrap_err().to_string());
+        for call in busy {
+            call.await.unwrap();
+        }
+    }
+    assert_eq!(
+        messages,
+        [
+            "queue `jobs` is full (2 waiting slots): the new item was rejected",
+            "queue `jobs` is full (2 waiting slots): the new item was rejected; retry after about 2.25s",
+        ]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn queue_timeout() {
     for (builder, expected) in [

@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use failguard::{CircuitBreaker, Error, Fallback, Timeout};
+use failguard::{Bulkhead, CircuitBreaker, Error, Fallback, Timeout};
 use tracing::{
     Event, Subscriber,
     field::{Field, Visit},
@@ -142,6 +142,42 @@ fn a_breaker_emits_its_transitions_and_rejections_and_nothing_per_success() {
         ]
     );
 }
+#[test]
+fn a_bulkhead_rejection_carries_its_estimate_once_it_has_one() {
+    let bulkhead = Bulkhead::builder()
+        .max_concurrent(1)
+        .name("db")
+        .build()
+        .unwrap();
+    let (_, events) = record(async {
+        let hold = || {
+            let bulkhead = bulkhead.clone();
+            tokio::spawn(async move {
+                bulkhead
+                    .call(|| async {
+                        tokio::time::sleep(Duration::from_millis(40)).await;
+                        Ok::<_, io::Error>(())
+                    })
+                    .await
+            })
+        };
+        for _ in 0..2 {
+            let busy = hold();
+            tokio::task::yield_now().await;
+            let rejected = bulkhead.call(|| async { Ok::<_, io::Error>(()) }).await;
+            assert!(matches!(rejected, Err(Error::BulkheadFull(_))));
+            busy.await.unwrap().unwrap();
+        }
+    });
+    assert_eq!(
+        events,
+        [
+            "failguard bulkhead.rejected WARN message=bulkhead rejected a call policy=bulkhead name=db reason=full max_concurrent=1",
+            "failguard bulkhead.rejected WARN message=bulkhead rejected a call policy=bulkhead name=db reason=full max_concurrent=1 retry_after_ms=40",
+        ]
+    );
+}
+
 fn constant_retry(attempts: u32) -> failguard::retry::RetryBuilder {
     failguard::Retry::builder()
         .max_attempts(attempts)

@@ -437,6 +437,103 @@ async fn drop_oldest_never_drops_an_item_an_idle_worker_is_about_to_take() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Issue 11: the wait a `QueueFull` estimates, for a server's `Retry-After` or a retry's next try.
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_estimates_a_newcomers_wait_from_the_service_time() {
+    for door in DOORS {
+        let log = Log::default();
+        let mut q = Doors::new(queue(3, 2).build().unwrap());
+        let accepted: Vec<Call> = (0..5).map(|i| q.submit(door, slow(i, 100, &log))).collect();
+        let err = now(q.submit(door, job(5, &log))).unwrap_err();
+        assert_eq!(
+            err.retry_after(),
+            None,
+            "{door:?}: the first shedding knows nothing"
+        );
+        // The workers had not taken any item yet, so all five start after it and are timed.
+        for call in accepted {
+            call.await.unwrap();
+        }
+
+        // Items take 100 ms: a newcomer waits for the three items ahead of it and its own turn,
+        // two at a time.
+        let accepted: Vec<Call> = (0..5).map(|i| q.submit(door, slow(i, 100, &log))).collect();
+        let err = now(q.submit(door, job(5, &log))).unwrap_err();
+        assert_eq!(err.retry_after(), Some(200 * MS), "{door:?}");
+        assert_eq!(err.rejection().unwrap().retry_after(), Some(200 * MS));
+        let full = full(Err(err));
+        assert_eq!(full.retry_after(), Some(200 * MS));
+        assert_eq!(
+            full.to_string(),
+            "queue is full (3 waiting slots): the new item was rejected; retry after about 200ms"
+        );
+        for call in accepted {
+            call.await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_estimate_follows_the_average_service_time_and_stops_at_max_wait() {
+    let log = Log::default();
+    let q = queue(0, 1).max_wait(120 * MS).build().unwrap();
+    let estimate_after = async |ms: u64| {
+        q.call({
+            let job = slow(0, ms, &log);
+            || work(job)
+        })
+        .await
+        .unwrap();
+        let busy = q.call({
+            let job = slow(1, 1, &log);
+            || work(job)
+        });
+        settle().await; // the worker takes it
+        let estimate = full(now(q.call({
+            let job = job(2, &log);
+            || work(job)
+        })))
+        .retry_after();
+        busy.await.unwrap();
+        estimate
+    };
+    // Until the queue first sheds, its workers read no clock: items run, nothing is known.
+    assert_eq!(estimate_after(80).await, None);
+    // From then on, the first item sets the average (the busy one of 1 ms had started before the
+    // shedding and was not timed); each later one moves it an eighth of the way, the busy items
+    // of 1 ms in between too.
+    assert_eq!(estimate_after(80).await, Some(80 * MS));
+    // 80 -> 1 -> 160: 80 - 79/8 = 70.125, then 70.125 + 89.875/8 = 81.36 ms, rounded up.
+    assert_eq!(estimate_after(160).await, Some(82 * MS));
+    // A long item pulls it past the 120 ms a waiting item may wait: the estimate stops there.
+    assert_eq!(estimate_after(2_000).await, Some(120 * MS));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_oldest_item_dropped_for_a_newer_one_gets_the_estimate_too() {
+    for door in DOORS {
+        let log = Log::default();
+        let mut q = Doors::new(queue(1, 1).overflow(Overflow::DropOldest).build().unwrap());
+        let mut estimates = Vec::new();
+        for round in 0..2 {
+            let busy = q.submit(door, slow(3 * round, 50, &log));
+            settle().await;
+            let oldest = q.submit(door, slow(3 * round + 1, 50, &log));
+            let newer = q.submit(door, slow(3 * round + 2, 50, &log));
+            let dropped = full(now(oldest));
+            assert_eq!(dropped.overflow(), Overflow::DropOldest);
+            estimates.push(dropped.retry_after());
+            busy.await.unwrap();
+            newer.await.unwrap();
+        }
+        // The first shedding knows nothing; the newer item, started after it, took 50 ms. Then:
+        // one item waiting ahead (the newer one), then its own turn, one worker, 50 ms each.
+        assert_eq!(estimates, [None, Some(100 * MS)], "{door:?}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_cancelled_waiting_item_frees_its_slot_at_once_and_never_runs() {
     for door in DOORS {

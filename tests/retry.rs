@@ -11,8 +11,8 @@ use std::{
 };
 
 use failguard::{
-    Bulkhead, CircuitBreaker, Error, Retry, Timeout,
-    retry::{Backoff, Jitter, RetryBudget, RetryEvent, RetryReason},
+    Bulkhead, CircuitBreaker, Error, Queue, Retry, Timeout,
+    retry::{Backoff, Jitter, NoHint, OnRetry, RetryBudget, RetryEvent, RetryReason, Rules},
 };
 use rand::{SeedableRng, rngs::StdRng};
 use tokio::time::{Instant, sleep};
@@ -422,6 +422,93 @@ async fn a_full_bulkhead_is_retried_with_backoff() {
     assert_eq!(op.at(), [200 * MS]);
     assert_eq!(start.elapsed(), 200 * MS);
     assert!(busy.await.unwrap().is_ok());
+}
+
+type Recording<T> = Retry<Rules, NoHint, OnRetry<T, Error<io::Error>>>;
+
+/// A retry of 5 attempts that records the delay before each retry, and the delays it recorded.
+fn recording<T>(backoff: Backoff) -> (Recording<T>, Arc<Mutex<Vec<Duration>>>) {
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let retry = Retry::builder()
+        .max_attempts(5)
+        .backoff(backoff)
+        .on_retry({
+            let delays = delays.clone();
+            move |e| delays.lock().unwrap().push(e.delay)
+        })
+        .build()
+        .unwrap();
+    (retry, delays)
+}
+
+/// Issue 11: a full bulkhead's estimate is honoured like an open circuit's `retry_after`: the
+/// retry does not come back sooner than it.
+#[tokio::test(start_paused = true)]
+async fn a_full_bulkhead_is_retried_no_sooner_than_its_estimate() {
+    let bulkhead = Bulkhead::new(1).unwrap();
+    let hold = |ms: u32| {
+        let bulkhead = bulkhead.clone();
+        tokio::spawn(async move {
+            bulkhead
+                .call(|| async move {
+                    sleep(ms * MS).await;
+                    Ok::<_, io::Error>(0)
+                })
+                .await
+        })
+    };
+    // The bulkhead learns its pace: the permit comes free 300 ms after a caller was turned away.
+    let first = hold(300);
+    tokio::task::yield_now().await;
+    assert!(
+        bulkhead
+            .call(|| async { Ok::<_, io::Error>(0) })
+            .await
+            .is_err()
+    );
+    first.await.unwrap().unwrap();
+    let second = hold(250);
+    tokio::task::yield_now().await;
+
+    let (retry, delays) = recording(Backoff::constant(100 * MS));
+    let policy = retry.wrap(bulkhead.clone());
+    let (op, start) = (Flaky::default(), Instant::now());
+    // Turned away with an estimate of 300 ms, the retry waits that instead of its 100 ms backoff
+    // and gets in (the permit came free at 250), with no futile attempt in between.
+    assert_eq!(policy.call(|| op.call(0, start)).await.unwrap(), 1);
+    assert_eq!(*delays.lock().unwrap(), [300 * MS]);
+    assert_eq!(op.at(), [300 * MS]);
+    assert_eq!(bulkhead.snapshot().rejected, 2);
+    second.await.unwrap().unwrap();
+}
+
+/// Issue 11: an estimate beyond the backoff's cap is waited up to the cap, and never makes the
+/// retry give up (an open circuit's `retry_after` beyond the cap does: it is a promise).
+#[tokio::test(start_paused = true)]
+async fn an_estimate_beyond_the_cap_waits_the_cap_and_never_gives_up() {
+    let queue = Queue::builder().capacity(0).build().unwrap();
+    let work = |ms: u32| async move {
+        sleep(ms * MS).await;
+        Ok::<_, io::Error>(0)
+    };
+    // The queue sheds once (which starts its timing), then times items of 400 ms.
+    let busy = queue.call(move || work(400));
+    assert!(queue.call(move || work(0)).await.is_err());
+    busy.await.unwrap();
+    queue.call(move || work(400)).await.unwrap();
+    let busy = queue.call(move || work(380));
+
+    let (retry, delays) = recording(Backoff::constant(100 * MS).max_delay(150 * MS));
+    let policy = retry.wrap(queue.clone());
+    let start = Instant::now();
+    // Each rejection estimates 400 ms: the retry waits its 150 ms cap each time, and the fourth
+    // attempt, at 450 ms, finds the worker free (it was busy until 380).
+    let out = policy.call(|| async { Ok::<_, io::Error>(7) }).await;
+    assert_eq!(out.unwrap(), 7);
+    assert_eq!(*delays.lock().unwrap(), [150 * MS; 3]);
+    assert_eq!(start.elapsed(), 450 * MS);
+    assert_eq!(queue.snapshot().rejected_newest, 4);
+    busy.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]

@@ -15,12 +15,28 @@
 //! The waiters form a doubly linked list threaded through a slab by index ([`WaitList`]): each
 //! waiter knows its node, so a cancellation unlinks it in O(1) instead of searching for it, and
 //! the list stays exact (no tombstones to skip, no `waiting` count to reconcile later).
+//!
+//! # The `retry_after` estimate, at no cost to the fast path
+//!
+//! A rejection's hint needs to know how often a permit comes free under load, but the fast
+//! paths must not read the clock. So the word has one more bit, `WATCH`, in its high half:
+//! a caller that is rejected or queues sets it (under the lock, in the same compare-and-swap
+//! that decided), and both fast paths already take the slow path whenever the high half is not
+//! zero. While it is set, every returned permit goes through the lock, where the time since the
+//! previous one (or since the watch began) is a sample of the interval between free permits; the
+//! release that leaves a permit free clears it, in the same atomic step. So `WATCH` is set
+//! exactly while the bulkhead is saturated and someone has noticed, the uncontended path is the
+//! same two compare-and-swaps as before, and the watch's stamp and average live under the lock
+//! next to the waiters, with no atomic of their own.
 
 use std::{task::Waker, time::Duration};
+
+use tokio::time::Instant;
 
 use crate::{
     Name,
     error::BulkheadFullReason,
+    estimate::{self, Ewma, Hint},
     sync::{
         Arc, AtomicBool, AtomicU64, Mutex,
         Ordering::{AcqRel, Acquire, Relaxed, Release},
@@ -30,13 +46,22 @@ use crate::{
 const IN_FLIGHT: u64 = 1;
 const WAITING: u64 = 1 << 32;
 const HALF: u64 = WAITING - 1;
+/// Saturated and watched: every release takes the slow path and is timed. The top bit, far
+/// above any `waiting` count (at most `MAX_LIMIT`, 2^24).
+const WATCH: u64 = 1 << 63;
 
 fn in_flight_of(word: u64) -> usize {
     (word & HALF) as usize
 }
 
 fn waiting_of(word: u64) -> usize {
-    (word >> 32) as usize
+    ((word & !WATCH) >> 32) as usize
+}
+
+/// Nobody waits and nobody watches: the fast paths may go ahead (one comparison, as before).
+#[inline(always)]
+fn quiet(word: u64) -> bool {
+    word < WAITING
 }
 
 /// The shared state of a [`Bulkhead`](super::Bulkhead); it only appears in type signatures.
@@ -46,10 +71,35 @@ pub struct BulkheadState {
     pub(crate) max_waiting: usize,
     pub(crate) max_wait: Duration,
     pub(crate) name: Name,
-    /// `in_flight | waiting << 32`.
+    /// `in_flight | waiting << 32 | WATCH`.
     counts: AtomicU64,
     rejected: AtomicU64,
-    waiters: Mutex<WaitList>,
+    waiters: Mutex<Contended>,
+}
+
+/// What only the slow paths touch, under one lock: the waiters, and the watch that times free
+/// permits while the bulkhead is saturated.
+#[derive(Debug, Default)]
+struct Contended {
+    list: WaitList,
+    /// While `WATCH` is set: when a permit last came free, or when the watch began.
+    since: Option<Instant>,
+    /// The average interval between free permits while saturated.
+    gap: Ewma,
+}
+
+impl std::ops::Deref for Contended {
+    type Target = WaitList;
+
+    fn deref(&self) -> &WaitList {
+        &self.list
+    }
+}
+
+impl std::ops::DerefMut for Contended {
+    fn deref_mut(&mut self) -> &mut WaitList {
+        &mut self.list
+    }
 }
 
 /// One queued caller.
@@ -68,8 +118,17 @@ pub(crate) enum Admission {
     Admitted,
     /// Queued: poll the waiter until it is granted, or cancel it.
     Wait(Arc<Waiter>),
-    /// No permit and no room (or no time) to wait.
-    Rejected,
+    /// No permit and no room (or no time) to wait; the estimated wait for one.
+    Rejected(Hint),
+}
+
+/// How a waiter's wait ended when its time ran out.
+#[derive(Debug)]
+pub(crate) enum Expiry {
+    /// It was granted a permit just in time: it holds it.
+    Granted,
+    /// It left the queue without a permit; the estimated wait for one.
+    Rejected(Hint),
 }
 
 impl BulkheadState {
@@ -86,7 +145,7 @@ impl BulkheadState {
             name,
             counts: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
-            waiters: Mutex::new(WaitList::default()),
+            waiters: Mutex::new(Contended::default()),
         }
     }
 
@@ -95,7 +154,7 @@ impl BulkheadState {
     pub(crate) fn acquire(&self) -> Admission {
         let mut word = self.counts.load(Relaxed);
         // Nobody waits and a permit is free: take it without the lock.
-        while waiting_of(word) == 0 && in_flight_of(word) < self.max_concurrent {
+        while quiet(word) && in_flight_of(word) < self.max_concurrent {
             match self
                 .counts
                 .compare_exchange_weak(word, word + IN_FLIGHT, Acquire, Relaxed)
@@ -109,32 +168,67 @@ impl BulkheadState {
 
     #[cold]
     fn acquire_slow(&self) -> Admission {
-        let mut waiters = self.waiters.lock().unwrap();
+        let mut slow = self.waiters.lock().unwrap();
         let mut word = self.counts.load(Acquire);
         loop {
             let (in_flight, waiting) = (in_flight_of(word), waiting_of(word));
-            let (next, queue) = if waiting == 0 && in_flight < self.max_concurrent {
-                (word + IN_FLIGHT, false)
+            // Saturated from here on (`in_flight == max_concurrent`): watch it, if nobody does.
+            let watch = word | WATCH;
+            let (next, verdict) = if waiting == 0 && in_flight < self.max_concurrent {
+                (word + IN_FLIGHT, Verdict::Admit)
             } else if self.max_wait.is_zero() || waiting >= self.max_waiting {
-                self.rejected.fetch_add(1, Relaxed);
-                return Admission::Rejected;
+                (watch, Verdict::Reject)
             } else {
-                (word + WAITING, true)
+                (watch + WAITING, Verdict::Queue)
             };
             // A fast-path release may change `in_flight` under us: then look again.
-            match self.counts.compare_exchange(word, next, AcqRel, Acquire) {
-                Ok(_) if queue => return Admission::Wait(waiters.push_back()),
-                Ok(_) => return Admission::Admitted,
-                Err(actual) => word = actual,
+            if next != word {
+                if let Err(actual) = self.counts.compare_exchange(word, next, AcqRel, Acquire) {
+                    word = actual;
+                    continue;
+                }
             }
+            let watch_begins = word & WATCH == 0 && next & WATCH != 0;
+            return match verdict {
+                Verdict::Admit => Admission::Admitted,
+                Verdict::Queue => {
+                    if watch_begins {
+                        slow.since = Some(Instant::now());
+                    }
+                    Admission::Wait(slow.push_back())
+                }
+                Verdict::Reject => {
+                    self.rejected.fetch_add(1, Relaxed);
+                    // The clock is read only when a stamp or an estimate needs it.
+                    let now = (watch_begins || slow.gap.get().is_some()).then(Instant::now);
+                    if watch_begins {
+                        slow.since = now;
+                    }
+                    Admission::Rejected(Hint::of(
+                        now.and_then(|now| self.hint(&slow, waiting, now)),
+                    ))
+                }
+            };
         }
+    }
+
+    /// How long a caller arriving at `now`, behind `waiting` waiters, would wait for a permit:
+    /// `waiting + 1` free permits, each `max(average gap, the gap so far)` apart, at most
+    /// `max_wait` when waiting is allowed. `None` before the first measured gap.
+    fn hint(&self, slow: &Contended, waiting: usize, now: Instant) -> Option<Duration> {
+        let average = slow.gap.get()?;
+        let stalled = slow
+            .since
+            .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
+        let cap = (!self.max_wait.is_zero()).then_some(self.max_wait);
+        Some(estimate::wait(average.max(stalled), waiting, 1, cap))
     }
 
     /// Returns a permit, handing it to the oldest waiter if there is one.
     #[inline]
     pub(crate) fn release(&self) {
         let mut word = self.counts.load(Relaxed);
-        while waiting_of(word) == 0 {
+        while quiet(word) {
             match self
                 .counts
                 .compare_exchange_weak(word, word - IN_FLIGHT, Release, Relaxed)
@@ -148,21 +242,30 @@ impl BulkheadState {
 
     #[cold]
     fn release_slow(&self) {
-        let mut waiters = self.waiters.lock().unwrap();
-        // Under the lock `waiting` cannot change, so the queue and the count agree.
-        match waiters.pop_front() {
+        let mut slow = self.waiters.lock().unwrap();
+        // Under the lock neither `waiting` nor `WATCH` can change, so the queue, the count and
+        // the watch agree.
+        let watched = self.counts.load(Acquire) & WATCH;
+        let now = (watched != 0).then(Instant::now);
+        if let (Some(now), Some(since)) = (now, slow.since) {
+            slow.gap.record(now.saturating_duration_since(since));
+        }
+        match slow.pop_front() {
             Some(waiter) => {
-                // The permit changes hands: `in_flight` stays, one fewer waits.
+                // The permit changes hands: `in_flight` stays, one fewer waits, still saturated.
                 self.counts.fetch_sub(WAITING, AcqRel);
+                slow.since = now;
                 waiter.granted.store(true, Release);
                 let waker = waiter.waker.lock().unwrap().take();
-                drop(waiters);
+                drop(slow);
                 if let Some(waker) = waker {
                     waker.wake();
                 }
             }
             None => {
-                self.counts.fetch_sub(IN_FLIGHT, AcqRel);
+                // A permit is free: no longer saturated, so the watch ends with this release.
+                self.counts.fetch_sub(IN_FLIGHT + watched, AcqRel);
+                slow.since = None;
             }
         }
     }
@@ -184,8 +287,8 @@ impl BulkheadState {
     /// Takes `waiter` out of the queue. Returns `true` if it had been granted a permit in the
     /// meantime: the caller then holds that permit and must use or release it.
     pub(crate) fn cancel(&self, waiter: &Arc<Waiter>) -> bool {
-        let mut waiters = self.waiters.lock().unwrap();
-        if waiters.remove(waiter) {
+        let mut slow = self.waiters.lock().unwrap();
+        if slow.remove(waiter) {
             self.counts.fetch_sub(WAITING, AcqRel);
             false
         } else {
@@ -195,9 +298,21 @@ impl BulkheadState {
         }
     }
 
-    /// Counts a rejection of a waiter whose wait ran out.
-    pub(crate) fn count_rejection(&self) {
+    /// `waiter`'s wait ran out: takes it out of the queue and counts the rejection, unless it
+    /// was granted a permit in the meantime (then it holds that permit).
+    pub(crate) fn expire(&self, waiter: &Arc<Waiter>) -> Expiry {
+        let mut slow = self.waiters.lock().unwrap();
+        if !slow.remove(waiter) {
+            debug_assert!(waiter.granted.load(Relaxed));
+            return Expiry::Granted;
+        }
+        let word = self.counts.fetch_sub(WAITING, AcqRel) - WAITING;
         self.rejected.fetch_add(1, Relaxed);
+        let hint = match slow.gap.get() {
+            Some(_) => self.hint(&slow, waiting_of(word), Instant::now()),
+            None => None,
+        };
+        Expiry::Rejected(Hint::of(hint))
     }
 
     pub(crate) fn in_flight(&self) -> usize {
@@ -212,9 +327,21 @@ impl BulkheadState {
         self.rejected.load(Relaxed)
     }
 
-    pub(crate) fn full(&self, reason: BulkheadFullReason) -> crate::error::BulkheadFull {
-        crate::error::BulkheadFull::new(self.name.clone(), self.max_concurrent, reason)
+    pub(crate) fn full(
+        &self,
+        reason: BulkheadFullReason,
+        retry_after: Hint,
+    ) -> crate::error::BulkheadFull {
+        crate::error::BulkheadFull::new(self.name.clone(), self.max_concurrent, reason, retry_after)
     }
+}
+
+/// What the slow path of [`BulkheadState::acquire`] decided.
+#[derive(Clone, Copy)]
+enum Verdict {
+    Admit,
+    Queue,
+    Reject,
 }
 
 /// The queue of waiters, oldest first: a doubly linked list whose nodes live in a slab (a `Vec`
@@ -377,7 +504,7 @@ mod loom_tests {
                     assert!(w.granted.load(Acquire), "the returned permit was stranded");
                     true
                 }
-                Admission::Rejected => false,
+                Admission::Rejected(_) => false,
             };
             assert!(admitted);
             assert_eq!(s.in_flight(), 1);
@@ -408,7 +535,7 @@ mod loom_tests {
                                 s.release();
                             }
                         }
-                        Admission::Rejected => {}
+                        Admission::Rejected(_) => {}
                     })
                 })
                 .collect();
@@ -417,6 +544,33 @@ mod loom_tests {
             }
             assert_eq!(s.in_flight(), 0);
             assert_eq!(s.waiting(), 0);
+        });
+    }
+
+    /// A caller turned away (which starts the watch) races the release of the only permit:
+    /// whatever the interleaving, the watch ends with the saturation, so the fast paths are
+    /// never left sending every call through the lock.
+    #[test]
+    fn loom_a_rejection_racing_a_release_never_leaves_the_watch_on() {
+        loom::model(|| {
+            let s = Arc::new(BulkheadState::new(1, 0, Duration::ZERO, Name::from("loom")));
+            assert!(matches!(s.acquire(), Admission::Admitted));
+            let releaser = {
+                let s = s.clone();
+                thread::spawn(move || s.release())
+            };
+            let admitted = matches!(s.acquire(), Admission::Admitted);
+            releaser.join().unwrap();
+            if admitted {
+                assert_eq!(s.in_flight(), 1);
+                s.release();
+            }
+            assert_eq!(s.in_flight(), 0);
+            assert_eq!(
+                s.counts.load(Relaxed) & WATCH,
+                0,
+                "the watch outlived the saturation"
+            );
         });
     }
 

@@ -8,10 +8,11 @@ use std::{
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use super::core::{Admission, BulkheadState, Waiter};
+use super::core::{Admission, BulkheadState, Expiry, Waiter};
 use crate::{
     Operation, PolicyError, Rejection,
     error::BulkheadFullReason,
+    estimate::Hint,
     events,
     policy::{Applied, Outcome},
     sync::Arc,
@@ -138,9 +139,10 @@ where
                             sleep: tokio::time::sleep(this.state.max_wait),
                         });
                     }
-                    Admission::Rejected => {
+                    Admission::Rejected(hint) => {
                         *this.phase = Phase::Done;
-                        return Poll::Ready(Err(reject(this.state, BulkheadFullReason::Full)));
+                        let reason = BulkheadFullReason::Full;
+                        return Poll::Ready(Err(reject(this.state, reason, hint)));
                     }
                 },
                 Phase::Waiting(waiter) => {
@@ -152,14 +154,18 @@ where
                         unreachable!("the timer is armed when waiting starts")
                     };
                     ready!(sleep.poll(cx));
-                    if this.state.cancel(waiter) {
+                    match this.state.expire(waiter) {
                         // Granted just as the wait ran out: the permit wins.
-                        *this.phase = Phase::Running;
-                        continue;
+                        Expiry::Granted => {
+                            *this.phase = Phase::Running;
+                            continue;
+                        }
+                        Expiry::Rejected(hint) => {
+                            *this.phase = Phase::Done;
+                            let reason = BulkheadFullReason::WaitTimedOut;
+                            return Poll::Ready(Err(reject(this.state, reason, hint)));
+                        }
                     }
-                    *this.phase = Phase::Done;
-                    this.state.count_rejection();
-                    return Poll::Ready(Err(reject(this.state, BulkheadFullReason::WaitTimedOut)));
                 }
                 Phase::Done => panic!("a bulkhead call polled after completion"),
             }
@@ -181,9 +187,9 @@ impl<Inner, H: Deref<Target = BulkheadState>> BulkheadCall<Inner, H> {
 }
 
 #[cold]
-fn reject<E: PolicyError>(state: &BulkheadState, reason: BulkheadFullReason) -> E {
-    events::bulkhead_rejected(&state.name, reason, state.max_concurrent);
-    E::from_rejection(Rejection::BulkheadFull(state.full(reason)))
+fn reject<E: PolicyError>(state: &BulkheadState, reason: BulkheadFullReason, hint: Hint) -> E {
+    events::bulkhead_rejected(&state.name, reason, state.max_concurrent, hint.get());
+    E::from_rejection(Rejection::BulkheadFull(state.full(reason, hint)))
 }
 
 impl<Inner, H> std::fmt::Debug for BulkheadCall<Inner, H>

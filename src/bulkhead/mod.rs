@@ -20,6 +20,11 @@
 //!
 //! A newcomer never overtakes a waiter: while anyone waits, new calls queue behind them.
 //!
+//! A rejection carries an estimate of how long a call arriving now would wait for a permit,
+//! [`BulkheadFull::retry_after`](crate::error::BulkheadFull::retry_after), timed only while the
+//! bulkhead is saturated (`None` until a permit has come free under load): a server can send it
+//! as `Retry-After`, and a [`Retry`](crate::Retry) waits at least that long (up to its cap).
+//!
 //! # When the bulkhead admits
 //!
 //! On the call's first poll (admission is lazy, see [`policy`](crate::policy)); nothing inside the
@@ -29,7 +34,10 @@
 //!
 //! Uncontended, a call costs one compare-and-swap to take a permit and one atomic decrement to
 //! return it: no lock, no allocation, no clock read. Waiting takes a short lock, one allocation
-//! for the waiter's place and one timer.
+//! for the waiter's place and one timer. Once a caller has been turned away or has queued, and
+//! until a permit is free again, each returned permit also takes that lock and reads the clock
+//! once (to time how often permits come free, for the rejections' `retry_after`); a rejection
+//! reads the clock at most once.
 //!
 //! # Sharing
 //!

@@ -25,6 +25,7 @@ use std::{
 use crate::{
     Name, Rejection,
     error::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout},
+    estimate::{self, AtomicEwma},
     events,
 };
 use tokio::{sync::Notify, time::Instant};
@@ -140,6 +141,15 @@ pub(crate) struct Shared {
     /// Mirrors `State::closed.is_some()` for lock-free reads.
     pub(crate) closed_flag: AtomicBool,
     pub(crate) counters: Counters,
+    /// How long an item holds its worker, on average: written by the workers as each timed item
+    /// ends, read only to estimate a `QueueFull`'s `retry_after`.
+    service: AtomicEwma,
+    /// Whether the workers time their items: off until the queue first sheds. A queue that has
+    /// never been full has no use for the estimate, so its workers read no clock for it (the
+    /// hand-off stays as cheap as it was); once set it stays set, because a worker cannot tell
+    /// cheaply when an overload has ended (in a hand-off queue every item starts on an idle
+    /// worker, overloaded or not).
+    timing: AtomicBool,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -165,6 +175,8 @@ impl Shared {
             queued: AtomicUsize::new(0),
             closed_flag: AtomicBool::new(false),
             counters: Counters::default(),
+            service: AtomicEwma::default(),
+            timing: AtomicBool::new(false),
         }
     }
 
@@ -173,12 +185,50 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn full(&self) -> QueueFull {
+    /// A `QueueFull` for the item `overflow` sheds, with the wait a newcomer would face; from
+    /// now on the workers time their items.
+    fn full(&self, overflow: Overflow) -> QueueFull {
+        if !self.timing.load(Ordering::Relaxed) {
+            self.timing.store(true, Ordering::Relaxed);
+        }
         QueueFull::new(
             self.config.name.clone(),
             self.config.capacity,
-            Overflow::RejectNewest,
+            overflow,
+            self.expected_wait(),
         )
+    }
+
+    /// About how long a newcomer to this full queue would wait for a worker: the `capacity`
+    /// items waiting ahead of it and then itself, `workers` at a time, each holding its worker
+    /// for the average service time; at most `max_wait`. `None` until a timed item has finished.
+    ///
+    /// A full queue always has exactly `capacity` items really waiting (those an idle worker is
+    /// about to take do not count), so the estimate needs no count read at all: one relaxed
+    /// load, on the shedding path only.
+    fn expected_wait(&self) -> Option<Duration> {
+        let service = self.service.get()?;
+        let config = &self.config;
+        Some(estimate::wait(
+            service,
+            config.capacity,
+            config.workers,
+            config.max_wait,
+        ))
+    }
+
+    /// When a worker starts an item: now, if the queue times its items (it has shed), so that
+    /// [`served`](Self::served) can take its service time; otherwise no clock read at all.
+    #[inline]
+    pub(crate) fn start_timer(&self) -> Option<Instant> {
+        self.timing.load(Ordering::Relaxed).then(Instant::now)
+    }
+
+    /// A worker is done with an item it started at `started`: one more sample of the service
+    /// time.
+    #[cold]
+    pub(crate) fn served(&self, started: Instant) {
+        self.service.record(started.elapsed());
     }
 
     fn closed_error(&self, reason: QueueClosedReason) -> Rejection {
@@ -199,6 +249,7 @@ impl Shared {
                 &self.config.name,
                 "closed",
                 self.queued.load(Ordering::Relaxed),
+                None,
             );
             task.as_mut().reject(self.closed_error(reason));
             return None;
@@ -237,21 +288,23 @@ impl Shared {
             });
             drop(state);
             bump(&self.counters.dropped_oldest);
-            events::queue_shed(&self.config.name, "dropped_oldest", len);
+            let full = self.full(Overflow::DropOldest);
+            events::queue_shed(&self.config.name, "dropped_oldest", len, full.retry_after());
             if let Some(mut evicted) = evicted {
-                let full = QueueFull::new(
-                    self.config.name.clone(),
-                    self.config.capacity,
-                    Overflow::DropOldest,
-                );
                 evicted.task.as_mut().reject(Rejection::QueueFull(full));
             }
             return Some(id);
         }
         drop(state);
         bump(&self.counters.rejected_newest);
-        events::queue_shed(&self.config.name, "rejected_newest", len);
-        task.as_mut().reject(Rejection::QueueFull(self.full()));
+        let full = self.full(Overflow::RejectNewest);
+        events::queue_shed(
+            &self.config.name,
+            "rejected_newest",
+            len,
+            full.retry_after(),
+        );
+        task.as_mut().reject(Rejection::QueueFull(full));
         None
     }
 
@@ -287,6 +340,7 @@ impl Shared {
             &self.config.name,
             "timed_out",
             self.queued.load(Ordering::Relaxed),
+            None,
         );
         let max_wait = self.config.max_wait.unwrap_or_default();
         QueueTimeout::new(self.config.name.clone(), enqueued_at.elapsed(), max_wait)
@@ -397,7 +451,7 @@ impl Shared {
     fn fail_all(&self, drained: Vec<Entry>, reason: QueueClosedReason) {
         for mut entry in drained {
             bump(&self.counters.closed);
-            events::queue_shed(&self.config.name, "closed", 0);
+            events::queue_shed(&self.config.name, "closed", 0, None);
             entry.task.as_mut().reject(self.closed_error(reason));
         }
     }

@@ -29,6 +29,13 @@
 //! the item), and a worker that reaches an item at or after that instant fails it the same way,
 //! so an item nobody polls is never run late either.
 //!
+//! A [`QueueFull`](crate::error::QueueFull) carries an estimate of how long a newcomer would
+//! wait for a worker, from the average time items have held their workers
+//! ([`retry_after`](crate::error::QueueFull::retry_after); the workers time items from the
+//! first time the queue sheds, so it is `None` until one of those has finished): a server can
+//! send it as `Retry-After`, and a [`Retry`](crate::Retry) waits at least that long (up to its
+//! cap).
+//!
 //! # When the work is admitted
 //!
 //! The policies inside a queue decide when a worker starts the work, not when it was queued (see
@@ -67,7 +74,10 @@
 //!
 //! A queue is a hand-off between tasks, not a free wrapper: each call boxes the work (one
 //! allocation) and makes one `oneshot` channel (one more), takes one short lock to enqueue and one
-//! to dequeue, and clones the queue's `Arc`. Benchmarks compare it with tower's `Buffer` and with a
+//! to dequeue, and clones the queue's `Arc`. For `QueueFull`'s estimate, a worker loads one
+//! relaxed flag per item; once the queue has shed, it also reads the clock when it takes an item
+//! and when the item ends, and folds the difference into one relaxed atomic. The caller's side
+//! touches neither until the queue sheds. Benchmarks compare it with tower's `Buffer` and with a
 //! raw tokio `mpsc` + `oneshot` round trip.
 //!
 //! # Examples

@@ -16,7 +16,7 @@ use std::{
 };
 
 use pin_project_lite::pin_project;
-use tokio::{runtime::Handle, sync::oneshot};
+use tokio::{runtime::Handle, sync::oneshot, time::Instant};
 
 use super::core::{BoxTask, RunEnd, Shared, Task};
 use crate::{
@@ -98,15 +98,20 @@ impl Drop for WorkerGuard {
 
 /// The item a worker took, counted out exactly once: before its caller hears the outcome (so a
 /// caller that submits again at once finds the worker free), or when the worker is dropped
-/// mid-run.
+/// mid-run. Counting a timed item out also records how long it held the worker, whatever ended
+/// it (a result, a panic, its caller leaving): that is the time the items behind it waited.
 struct Running<'a> {
     shared: &'a Shared,
+    started: Option<Instant>,
     armed: bool,
 }
 
 impl Running<'_> {
     fn release(&mut self) {
         if std::mem::take(&mut self.armed) {
+            if let Some(started) = self.started {
+                self.shared.served(started);
+            }
             self.shared.finish();
         }
     }
@@ -131,6 +136,7 @@ async fn run(guard: WorkerGuard, worker: usize) {
     while let Some(mut task) = shared.next(worker).await {
         let mut running = Running {
             shared,
+            started: shared.start_timer(),
             armed: true,
         };
         let mut completed = || {

@@ -299,7 +299,8 @@ impl<C, H, N> RetryBuilder<C, H, N> {
     /// [`retry_on_result`](RetryBuilder::retry_on_result).
     ///
     /// Whatever the classifier says, an open circuit with no `retry_after` and a closed queue
-    /// are not retried, and an open circuit is not retried before its `retry_after`.
+    /// are not retried, and a rejection's `retry_after` (an open circuit's, a full bulkhead's or
+    /// queue's) still sets the shortest wait.
     ///
     /// # Default
     ///

@@ -49,8 +49,9 @@ impl<E, F: Fn(&E) -> bool> RetryError<E> for F {
 /// |---|---|
 /// | the operation's own error (`Error::Inner`) | yes, after the backoff |
 /// | `Timeout` (an attempt took too long) | yes, after the backoff |
-/// | `BulkheadFull`, `QueueFull`, `QueueTimeout` (momentary overload) | yes, after the backoff |
-/// | `CircuitOpen` with a `retry_after` | yes, but no sooner than `retry_after` (and not at all when that is beyond the backoff's cap) |
+/// | `BulkheadFull`, `QueueFull` (momentary overload) | yes, after the backoff, or after their `retry_after` estimate if that is longer (at most the backoff's cap: an estimate is a hint, never a reason to give up) |
+/// | `QueueTimeout` (momentary overload) | yes, after the backoff |
+/// | `CircuitOpen` with a `retry_after` | yes, but no sooner than `retry_after` (and not at all when that is beyond the backoff's cap: the breaker promises to reject until then) |
 /// | `CircuitOpen` without one (forced open) | no: nobody knows when it will pass |
 /// | `QueueClosed` (shut down, workers gone, or the work panicked) | no: it will not get better by trying again |
 ///
@@ -383,15 +384,22 @@ where
             Some(hint) => hint.min(cap),
             None => backoff,
         };
-        // A rejection that says when to come back (an open circuit) is not retried sooner; if
-        // that is beyond the cap, waiting would break the cap, so give up now.
+        // A rejection that says when to come back is not retried sooner, but what it says is
+        // either a promise or an estimate. An open circuit promises to reject until then: if
+        // that is beyond the cap, waiting would break the cap, so give up now. A full bulkhead or
+        // queue only estimates its backlog from what it has seen: wait at least that, up to the
+        // cap, and try; giving up on a guess would turn a brief overload into a failure.
         if let Err(error) = outcome {
-            if let Some(after) = error.rejection().and_then(|r| r.retry_after()) {
-                if after > cap {
-                    events::retry_exhausted(&self.name, made, "retry_after_beyond_cap");
-                    return Plan::Stop;
+            match error.rejection().map(|r| (r.retry_after(), r)) {
+                Some((Some(after), Rejection::CircuitOpen(_))) => {
+                    if after > cap {
+                        events::retry_exhausted(&self.name, made, "retry_after_beyond_cap");
+                        return Plan::Stop;
+                    }
+                    sleep = sleep.max(after);
                 }
-                sleep = sleep.max(after);
+                Some((Some(estimate), _)) => sleep = sleep.max(estimate.min(cap)),
+                _ => {}
             }
         }
         if let (Some(max), Some(start)) = (self.max_elapsed, start) {

@@ -24,13 +24,16 @@
 //! every clone and call of the policy behind a mutex taken only for a draw, and pins the exact
 //! delays: [`Backoff::delays`] yields the sequence a retry seeded the same way sleeps.
 //!
-//! Inner failguard rejections are classified by [`Transient`]: a timeout, a full bulkhead or
-//! queue is retried after the backoff; an open circuit is retried no sooner than its
-//! `retry_after` (the wait is the larger of the backoff and `retry_after`), and not at all when
-//! `retry_after` is unknown or beyond the backoff's cap; a closed queue is not retried. Those
-//! rules for open circuits and closed queues hold whatever predicate or classifier is set:
-//! waiting cannot help them. A delay
-//! hint, too, is clamped to the cap: **the cap is a hard cap on every wait.**
+//! Inner failguard rejections are classified by [`Transient`]: a timeout is retried after the
+//! backoff; an open circuit is retried no sooner than its `retry_after` (the wait is the larger
+//! of the backoff and `retry_after`), and not at all when `retry_after` is unknown or beyond the
+//! backoff's cap; a closed queue is not retried. A full bulkhead or queue is retried after the
+//! backoff or after its `retry_after` estimate, whichever is longer, but at most the cap, and
+//! never given up on because of the estimate: an open circuit's `retry_after` is a promise (it
+//! rejects until then), an overloaded bulkhead's or queue's is a guess from what it has seen.
+//! The rules for open circuits and closed queues hold whatever predicate or classifier is set:
+//! waiting cannot help them. A delay hint, too, is clamped to the cap: **the cap is a hard cap
+//! on every wait.**
 //!
 //! Before each retry, in this order: attempts left? the wait (backoff, hint, `retry_after`);
 //! does it end before `max_elapsed`? can the request be replayed (tower)? is there budget? If

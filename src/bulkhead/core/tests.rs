@@ -80,7 +80,7 @@ fn grants_follow_arrival_order_around_cancellations_and_reused_nodes() {
                     assert!(queue.len() < MAX_WAITING, "step {step}");
                     queue.push_back(w);
                 }
-                Admission::Rejected => {
+                Admission::Rejected(_) => {
                     assert_eq!(queue.len(), MAX_WAITING, "step {step}");
                 }
             },
@@ -114,6 +114,10 @@ fn grants_follow_arrival_order_around_cancellations_and_reused_nodes() {
         }
         assert_eq!(s.in_flight(), held + granted.len(), "step {step}");
         assert_eq!(s.waiting(), queue.len(), "step {step}");
+        // The watch is on only while saturated, and always while anyone waits.
+        let watched = s.counts.load(Relaxed) & WATCH != 0;
+        assert!(!watched || s.in_flight() == MAX_CONCURRENT, "step {step}");
+        assert!(queue.is_empty() || watched, "step {step}");
         for w in &queue {
             assert!(
                 !w.granted.load(Relaxed),
@@ -124,4 +128,29 @@ fn grants_follow_arrival_order_around_cancellations_and_reused_nodes() {
             assert!(w.granted.load(Relaxed), "step {step}");
         }
     }
+}
+
+/// The watch that times free permits starts with the first caller turned away, sends releases
+/// through the slow path only until a permit is free, and then leaves the fast paths as they
+/// were: no clock read, no lock.
+#[test]
+fn the_watch_starts_with_a_rejection_and_ends_when_a_permit_is_free() {
+    let s = BulkheadState::new(2, 0, Duration::ZERO, Name::from("test"));
+    let watched = |s: &BulkheadState| s.counts.load(Relaxed) & WATCH != 0;
+    assert!(matches!(s.acquire(), Admission::Admitted));
+    assert!(matches!(s.acquire(), Admission::Admitted));
+    assert!(!watched(&s), "saturated, but nobody turned away yet");
+    assert!(matches!(s.acquire(), Admission::Rejected(Hint::NONE)));
+    assert!(watched(&s));
+    assert!(s.waiters.lock().unwrap().since.is_some());
+    s.release();
+    assert!(!watched(&s));
+    assert!(s.waiters.lock().unwrap().since.is_none());
+    assert!(s.waiters.lock().unwrap().gap.get().is_some());
+    // Back on the fast path: the word holds the counts alone.
+    assert!(matches!(s.acquire(), Admission::Admitted));
+    assert_eq!(s.counts.load(Relaxed), 2);
+    s.release();
+    s.release();
+    assert_eq!(s.counts.load(Relaxed), 0);
 }

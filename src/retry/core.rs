@@ -140,7 +140,7 @@ where
     W: RetryError<E>,
     R: RetryResult<T>,
 {
-    #[inline]
+    #[inline(always)]
     fn classify(&self, outcome: &Result<T, E>) -> Outcome {
         let retried = match outcome {
             Ok(value) => self.results.retries(value),
@@ -309,7 +309,7 @@ macro_rules! forward_decide {
                 (**self).start()
             }
 
-            #[inline]
+            #[inline(always)]
             fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
                 (**self).wants(outcome)
             }
@@ -348,15 +348,14 @@ where
         self.start_slow()
     }
 
-    #[inline]
+    // Always inlined: on the happy path the classifier's answer for an `Ok` is a constant, and
+    // the check folds away; everything after a failure is out of line.
+    #[inline(always)]
     fn wants(&self, outcome: &Result<T, E>) -> Option<RetryReason> {
         if self.retry_on.classify(outcome) != Outcome::Failure {
             return None;
         }
-        match outcome {
-            Ok(_) => Some(RetryReason::Result),
-            Err(error) => retryable(error),
-        }
+        reason(outcome)
     }
 
     #[cold]
@@ -443,10 +442,14 @@ impl<C, H, N> RetryState<C, H, N> {
     }
 }
 
-/// Why a failed `error` is retried, or `None` for a rejection waiting cannot help: an open
+/// Why a failed `outcome` is retried, or `None` for a rejection waiting cannot help: an open
 /// circuit that does not say when it closes (forced open), or a closed queue.
-#[inline]
-fn retryable<E: PolicyError>(error: &E) -> Option<RetryReason> {
+#[cold]
+#[inline(never)]
+fn reason<T, E: PolicyError>(outcome: &Result<T, E>) -> Option<RetryReason> {
+    let Err(error) = outcome else {
+        return Some(RetryReason::Result);
+    };
     match error.rejection() {
         None => Some(RetryReason::Error),
         Some(Rejection::QueueClosed(_)) => None,

@@ -149,6 +149,8 @@ pub mod error;
 mod events;
 mod ext;
 pub mod fallback;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "http")]
 pub mod http;
 mod name;

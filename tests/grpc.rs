@@ -16,9 +16,9 @@ use std::{
 
 use bytes::Bytes;
 use failguard::{
-    Bulkhead, CircuitBreaker, Error, Retry, Timeout,
+    Bulkhead, CircuitBreaker, Error, Queue, Retry, Timeout,
     breaker::State,
-    error::{BulkheadFull, CircuitOpen, Elapsed},
+    error::{BulkheadFull, CircuitOpen, Elapsed, QueueFull},
     grpc::{GrpcLayer, RetryPushback, ServerFaults, Transient},
     retry::Backoff,
 };
@@ -29,7 +29,7 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 
 fn request() -> HealthCheckRequest {
     HealthCheckRequest {
@@ -237,6 +237,38 @@ async fn a_full_bulkhead_reads_resource_exhausted() {
 }
 
 #[tokio::test]
+async fn a_full_queue_reads_resource_exhausted() {
+    let server = GrpcServer::start().await.unwrap();
+    server.script([Answer::Hang]);
+    let queue = Queue::builder().workers(1).capacity(0).build().unwrap();
+    let policy = queue.wrap(Timeout::new(Duration::from_secs(2)).unwrap());
+    let stack = ServiceBuilder::new()
+        .layer(GrpcLayer::new(policy.layer()))
+        .map_err(Error::Inner)
+        .service(channel(&server).await);
+    let client = HealthClient::new(stack);
+
+    let busy = tokio::spawn({
+        let mut client = client.clone();
+        async move { client.check(request()).await }
+    });
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while server.calls() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(server.calls(), 1);
+
+    let status = client.clone().check(request()).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.source().unwrap().is::<QueueFull>());
+    assert_eq!(server.calls(), 1);
+    assert_eq!(
+        busy.await.unwrap().unwrap_err().code(),
+        Code::DeadlineExceeded
+    );
+}
+
+#[tokio::test]
 async fn a_transport_error_is_unavailable_and_retried() {
     // A port nobody listens on.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -400,4 +432,31 @@ async fn the_combinator_reads_the_generated_clients_status() {
     assert_eq!(status.code(), Code::NotFound);
     assert_eq!(server.calls(), 4);
     assert_eq!(breaker.snapshot().calls, 3);
+}
+
+/// A channel that cannot take calls: its `poll_ready` fails.
+#[derive(Clone)]
+struct Closed;
+
+impl Service<http::Request<tonic::body::Body>> for Closed {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Error<tonic::Status>;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Err(Error::Inner(tonic::Status::unavailable("closed"))))
+    }
+
+    fn call(&mut self, _: http::Request<tonic::body::Body>) -> Self::Future {
+        unreachable!("never ready")
+    }
+}
+
+#[tokio::test]
+async fn a_readiness_error_is_a_status_too() {
+    let mut stack = GrpcLayer::new(tower::layer::util::Identity::new()).layer(Closed);
+    let ready = ServiceExt::<http::Request<tonic::body::Body>>::ready(&mut stack).await;
+    let status = ready.err().unwrap();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(status.message(), "closed");
 }

@@ -1,26 +1,12 @@
 //! The tower side: a failguard layer made fit for a tonic `Channel`.
 
-use std::{
-    fmt,
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll, ready},
-};
+use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use pin_project_lite::pin_project;
-use tonic::{Status, body::Body};
+use tonic::body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{
-    IntoStatus,
-    body::{Collect, Payload},
-};
-use crate::{
-    BoxError,
-    retry::{CloneRequest, Replay},
-};
+use super::{GrpcRequest, GrpcService};
 
 /// How many bytes of a request body are kept for retries unless [`GrpcLayer::max_buffer`] says
 /// otherwise: 256 KiB, gRPC core's per-call retry buffer.
@@ -128,134 +114,10 @@ where
     type Service = GrpcService<L::Service>;
 
     fn layer(&self, channel: S) -> Self::Service {
-        GrpcService {
-            inner: self.inner.layer(ToChannel { inner: channel }),
-            max_buffer: self.max_buffer,
-        }
-    }
-}
-
-/// A gRPC call as the policies inside a [`GrpcLayer`] see it: the request's head, and its body
-/// read once, kept for replay when it could be.
-///
-/// ```
-/// use failguard::grpc::GrpcRequest;
-///
-/// let request = GrpcRequest::buffered(
-///     http::Request::builder().uri("/grpc.health.v1.Health/Check").body(()).unwrap(),
-///     bytes::Bytes::from_static(b"\0\0\0\0\0"),
-/// );
-/// assert!(request.is_replayable());
-/// assert_eq!(request.try_clone().unwrap().uri().path(), "/grpc.health.v1.Health/Check");
-/// ```
-pub struct GrpcRequest {
-    head: http::request::Parts,
-    payload: Payload,
-}
-
-impl fmt::Debug for GrpcRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcRequest")
-            .field("method", &self.head.method)
-            .field("uri", &self.head.uri)
-            .field("headers", &self.head.headers)
-            .field("replayable", &self.is_replayable())
-            .finish_non_exhaustive()
-    }
-}
-
-impl GrpcRequest {
-    /// A request whose whole body is `body`: replayable.
-    ///
-    /// ```
-    /// let request = failguard::grpc::GrpcRequest::buffered(http::Request::new(()), bytes::Bytes::new());
-    /// assert!(request.is_replayable());
-    /// ```
-    pub fn buffered(head: http::Request<()>, body: Bytes) -> Self {
-        Self {
-            head: head.into_parts().0,
-            payload: Payload::Buffered {
-                data: body,
-                trailers: None,
-            },
-        }
-    }
-
-    /// Whether another attempt can send this request again (its body was kept).
-    ///
-    /// ```
-    /// let request = failguard::grpc::GrpcRequest::buffered(http::Request::new(()), bytes::Bytes::new());
-    /// assert!(request.is_replayable());
-    /// ```
-    pub fn is_replayable(&self) -> bool {
-        self.payload.is_replayable()
-    }
-
-    /// A copy for another attempt (the body's bytes are shared), or `None` when the body is sent
-    /// once. What the retry layer's [`Replay`] calls.
-    ///
-    /// ```
-    /// let request = failguard::grpc::GrpcRequest::buffered(http::Request::new(()), "hi".into());
-    /// assert!(request.try_clone().is_some());
-    /// ```
-    pub fn try_clone(&self) -> Option<Self> {
-        Some(Self {
-            head: self.head.clone(),
-            payload: self.payload.try_clone()?,
-        })
-    }
-
-    /// The request's URI; its path names the method (`/package.Service/Method`).
-    ///
-    /// ```
-    /// let head = http::Request::builder().uri("/pkg.Svc/Call").body(()).unwrap();
-    /// let request = failguard::grpc::GrpcRequest::buffered(head, bytes::Bytes::new());
-    /// assert_eq!(request.uri().path(), "/pkg.Svc/Call");
-    /// ```
-    pub fn uri(&self) -> &http::Uri {
-        &self.head.uri
-    }
-
-    /// The request's headers (gRPC metadata).
-    ///
-    /// ```
-    /// let head = http::Request::builder().header("x-tenant", "7").body(()).unwrap();
-    /// let request = failguard::grpc::GrpcRequest::buffered(head, bytes::Bytes::new());
-    /// assert_eq!(request.headers()["x-tenant"], "7");
-    /// ```
-    pub fn headers(&self) -> &http::HeaderMap {
-        &self.head.headers
-    }
-
-    /// The request's extensions (tonic puts the `GrpcMethod` there).
-    ///
-    /// ```
-    /// let request = failguard::grpc::GrpcRequest::buffered(http::Request::new(()), bytes::Bytes::new());
-    /// assert!(request.extensions().is_empty());
-    /// ```
-    pub fn extensions(&self) -> &http::Extensions {
-        &self.head.extensions
-    }
-
-    /// The request as tonic's channel takes it.
-    ///
-    /// ```
-    /// use http_body::Body as _;
-    ///
-    /// let request = failguard::grpc::GrpcRequest::buffered(http::Request::new(()), "hi".into());
-    /// let http = request.into_http();
-    /// assert_eq!(http.body().size_hint().exact(), Some(2));
-    /// ```
-    pub fn into_http(self) -> http::Request<Body> {
-        http::Request::from_parts(self.head, self.payload.into_body())
-    }
-}
-
-/// The retry layer's default replays a [`GrpcRequest`] whose body was kept, and sends any other
-/// once: no `replay` hook to write.
-impl Replay<GrpcRequest> for CloneRequest {
-    fn replay(&self, request: &GrpcRequest) -> Option<GrpcRequest> {
-        request.try_clone()
+        GrpcService::new(
+            self.inner.layer(ToChannel { inner: channel }),
+            self.max_buffer,
+        )
     }
 }
 
@@ -281,121 +143,5 @@ where
 
     fn call(&mut self, request: GrpcRequest) -> S::Future {
         self.inner.call(request.into_http())
-    }
-}
-
-/// The top of a [`GrpcLayer`], what the generated client calls: reads each request's body
-/// once, calls the failguard stack with a [`GrpcRequest`], and turns its errors into
-/// `tonic::Status`.
-///
-/// Readiness is the stack's. `call` moves the ready stack into the future (a clone stays
-/// behind), which reads the body when first polled and then calls it.
-#[derive(Debug, Clone)]
-pub struct GrpcService<S> {
-    inner: S,
-    max_buffer: usize,
-}
-
-impl<S, B> Service<http::Request<B>> for GrpcService<S>
-where
-    S: Service<GrpcRequest> + Clone,
-    S::Error: IntoStatus,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Response = S::Response;
-    type Error = Status;
-    type Future = GrpcFuture<S>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
-        self.inner.poll_ready(cx).map_err(IntoStatus::into_status)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let fresh = self.inner.clone();
-        let (head, body) = request.into_parts();
-        GrpcFuture {
-            state: State::Collecting {
-                call: Some((
-                    std::mem::replace(&mut self.inner, fresh),
-                    head,
-                    Body::new(body),
-                )),
-                max_buffer: self.max_buffer,
-            },
-        }
-    }
-}
-
-pin_project! {
-    /// The future of [`GrpcService`].
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping it drops the call: the stack's future, or the request not yet sent.
-    #[must_use = "futures do nothing unless polled"]
-    pub struct GrpcFuture<S: Service<GrpcRequest>> {
-        #[pin]
-        state: State<S>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<S: Service<GrpcRequest>> {
-        // Until the first poll: the ready stack and the request. The body is read in that one
-        // poll (a body that has nothing ready is not waited for), so this state never lasts
-        // beyond it.
-        Collecting {
-            call: Option<(S, http::request::Parts, Body)>,
-            max_buffer: usize,
-        },
-        Calling {
-            #[pin]
-            future: S::Future,
-        },
-    }
-}
-
-impl<S> fmt::Debug for GrpcFuture<S>
-where
-    S: Service<GrpcRequest>,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state {
-            State::Collecting { .. } => "collecting",
-            State::Calling { .. } => "calling",
-        };
-        f.debug_struct("GrpcFuture").field("state", &state).finish()
-    }
-}
-
-impl<S> Future for GrpcFuture<S>
-where
-    S: Service<GrpcRequest>,
-    S::Error: IntoStatus,
-{
-    type Output = Result<S::Response, Status>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        loop {
-            match this.state.as_mut().project() {
-                StateProj::Collecting { call, max_buffer } => {
-                    let Some((mut service, head, mut body)) = call.take() else {
-                        unreachable!("a collecting call holds its service and request");
-                    };
-                    let mut collect = Collect::new();
-                    let outcome = collect.poll(&mut body, *max_buffer, cx);
-                    let payload = collect.finish(outcome, body);
-                    let future = service.call(GrpcRequest { head, payload });
-                    this.state.set(State::Calling { future });
-                }
-                StateProj::Calling { future } => {
-                    let result = ready!(future.poll(cx));
-                    return Poll::Ready(result.map_err(IntoStatus::into_status));
-                }
-            }
-        }
     }
 }

@@ -25,7 +25,7 @@
 //! # Examples
 //!
 //! The client stack, on a real tonic `Channel` and tonic-health's generated client (the
-//! README's gRPC recipe and `examples/grpc_client.rs` run it against a server):
+//! README's gRPC recipe; `examples/grpc_client.rs` runs it against a real server):
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -67,10 +67,14 @@
 mod body;
 mod classify;
 mod layer;
+mod request;
+mod service;
 mod status;
 
 pub use classify::{
     GrpcOutcome, PUSHBACK_HEADER, Pushback, RetryPushback, ServerFaults, Transient,
 };
-pub use layer::{DEFAULT_MAX_BUFFER, GrpcFuture, GrpcLayer, GrpcRequest, GrpcService, ToChannel};
+pub use layer::{DEFAULT_MAX_BUFFER, GrpcLayer, ToChannel};
+pub use request::GrpcRequest;
+pub use service::{GrpcFuture, GrpcService};
 pub use status::{IntoStatus, rejection_code};

@@ -24,11 +24,12 @@ pub const DEFAULT_MAX_BUFFER: usize = 256 * 1024;
 ///   are shared, not copied). A body that has to wait for its next message (a stream fed as
 ///   the call goes) or is larger than the bound is sent once, as it came: a retry sees it
 ///   cannot replay it and returns the first outcome. The policies see each call as a
-///   [`GrpcRequest`], which retries replay (and hedging, later, will) through [`Replay`](crate::retry::Replay).
+///   [`GrpcRequest`], which retries replay (and hedging, later, will) through
+///   [`Replay`](crate::retry::Replay).
 /// - **Rejections read as gRPC codes.** Errors reach the generated client's caller as the
-///   `tonic::Status` [`IntoStatus`](super::IntoStatus) makes: an open circuit is `UNAVAILABLE`, a timeout
-///   `DEADLINE_EXCEEDED`, a full bulkhead `RESOURCE_EXHAUSTED`, and the failguard rejection is
-///   the status's `source()`.
+///   `tonic::Status` [`IntoStatus`](super::IntoStatus) makes: an open circuit is
+///   `UNAVAILABLE`, a timeout `DEADLINE_EXCEEDED`, a full bulkhead `RESOURCE_EXHAUSTED`, and the
+///   failguard rejection is the status's `source()`.
 /// - **The channel gets tonic's request back**: under the stack, each attempt's request is an
 ///   `http::Request<tonic::body::Body>` again.
 ///

@@ -8,8 +8,8 @@ use tonic::body::Body;
 use super::body::Payload;
 use crate::retry::{CloneRequest, Replay};
 
-/// A gRPC call as the policies inside a [`GrpcLayer`](super::GrpcLayer) see it: the request's head, and its body
-/// read once, kept for replay when it could be.
+/// A gRPC call as the policies inside a [`GrpcLayer`](super::GrpcLayer) see it: the request's
+/// head, and its body read once, kept for replay when it could be.
 ///
 /// ```
 /// use failguard::grpc::GrpcRequest;

@@ -15,9 +15,9 @@ use tower_service::Service;
 use super::{GrpcRequest, IntoStatus, body::Collect};
 use crate::BoxError;
 
-/// The top of a [`GrpcLayer`](super::GrpcLayer), what the generated client calls: reads each request's body
-/// once, calls the failguard stack with a [`GrpcRequest`], and turns its errors into
-/// `tonic::Status`.
+/// The top of a [`GrpcLayer`](super::GrpcLayer), what the generated client calls: reads each
+/// request's body once, calls the failguard stack with a [`GrpcRequest`], and turns its errors
+/// into `tonic::Status`.
 ///
 /// Readiness is the stack's, its error made a `Status` too (a generated client reports a
 /// readiness error as `UNKNOWN`, "Service was not ready", whatever its code; failguard's

@@ -100,8 +100,8 @@
 //!
 //! Policies that learn from calls judge each one a success, a failure or ignored; see
 //! [`Outcome`] and [`Classify`]. A dropped (cancelled) call is always ignored. One [`Classify`]
-//! value (a `fn(&Result<T, E>) -> Outcome`, [`FailureIf`] over errors, or
-//! `http::ServerFaults`) is handed to a breaker, a retry and a fallback alike through their
+//! value (a `fn(&Result<T, E>) -> Outcome`, [`FailureIf`] over errors,
+//! `http::ServerFaults` or `grpc::ServerFaults`) is handed to a breaker, a retry and a fallback alike through their
 //! `classify`, so what counts as a failure is written once.
 //!
 //! # Observability
@@ -129,6 +129,7 @@
 //! | `tower` | tower `Layer`/`Service` adapters for every policy | yes |
 //! | `tracing` | `tracing` events under the `failguard` target | yes |
 //! | `http` | `failguard::http`: server-fault classifiers and `Retry-After` parsing on the `http` crate's types | no |
+//! | `grpc` | `failguard::grpc`: gRPC status classifiers, `grpc-retry-pushback-ms`, and `GrpcLayer` between a tonic `Channel` and a generated client (implies `http` and `tower`) | no |
 //!
 //! tokio (its `time` feature) is always required: every policy reads time through
 //! `tokio::time`, so `#[tokio::test(start_paused = true)]` drives every policy exactly.
@@ -151,6 +152,8 @@ mod estimate;
 mod events;
 mod ext;
 pub mod fallback;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lift;

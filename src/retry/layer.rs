@@ -28,6 +28,10 @@ use crate::{
 /// assert!(replay.replay(&Body::Streaming).is_none());
 /// ```
 ///
+/// A tonic request's body is a stream that cannot be copied: with the `grpc` feature,
+/// `failguard::grpc::GrpcLayer` reads it once and hands the stack a `GrpcRequest`, which the
+/// default `CloneRequest` replays when its body was kept.
+///
 /// A request type that is not `Clone` under the default does not compile, and the compiler says
 /// what to write:
 ///
@@ -45,7 +49,8 @@ use crate::{
 #[diagnostic::on_unimplemented(
     message = "a retry cannot make another attempt's request from `{Req}`",
     label = "the retry layer keeps a copy of each request for its retries",
-    note = "derive or implement `Clone` for `{Req}`, or give the layer a replay hook: `retry.layer().replay(|req: &{Req}| ...)` returning `Some(copy)`, or `None` to send each request once without retrying"
+    note = "derive or implement `Clone` for `{Req}`, or give the layer a replay hook: `retry.layer().replay(|req: &{Req}| ...)` returning `Some(copy)`, or `None` to send each request once without retrying",
+    note = "for a tonic channel's `http::Request<tonic::body::Body>`, put the stack's layer in `failguard::grpc::GrpcLayer` (feature `grpc`), which keeps each unary request's body so the retry replays it"
 )]
 pub trait Replay<Req> {
     /// A copy of `request` for another attempt, or `None` if it cannot be made.

@@ -9,6 +9,7 @@ use crate::{
         BulkheadFull, BulkheadFullReason, CircuitOpen, Elapsed, QueueClosed, QueueFull,
         QueueTimeout,
     },
+    estimate::Hint,
     queue::Overflow,
 };
 
@@ -28,7 +29,12 @@ fn every_rejection() -> Vec<(Rejection, Code)> {
             Code::DeadlineExceeded,
         ),
         (
-            Rejection::BulkheadFull(BulkheadFull::new(name(), 4, BulkheadFullReason::Full)),
+            Rejection::BulkheadFull(BulkheadFull::new(
+                name(),
+                4,
+                BulkheadFullReason::Full,
+                Hint::NONE,
+            )),
             Code::ResourceExhausted,
         ),
         (
@@ -36,11 +42,12 @@ fn every_rejection() -> Vec<(Rejection, Code)> {
                 name(),
                 4,
                 BulkheadFullReason::WaitTimedOut,
+                Hint::NONE,
             )),
             Code::ResourceExhausted,
         ),
         (
-            Rejection::QueueFull(QueueFull::new(name(), 8, Overflow::DropOldest)),
+            Rejection::QueueFull(QueueFull::new(name(), 8, Overflow::DropOldest, None)),
             Code::ResourceExhausted,
         ),
         (

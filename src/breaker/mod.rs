@@ -99,6 +99,7 @@
 //! ```
 
 pub(crate) mod core;
+mod error;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
@@ -110,6 +111,7 @@ use tokio::time::Instant;
 
 pub(crate) use self::core::BreakerState;
 pub use self::core::{State, StateChange};
+pub use error::CircuitOpen;
 #[cfg(feature = "tower")]
 pub(crate) use future::BreakerCall;
 pub(crate) use future::Guarded;

@@ -79,6 +79,7 @@
 //! ```
 
 pub(crate) mod core;
+mod error;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
@@ -91,6 +92,8 @@ pub(crate) use future::BulkheadCall;
 pub(crate) use future::Bulkheaded;
 #[cfg(feature = "tower")]
 pub use layer::{BulkheadLayer, BulkheadService};
+
+pub use error::{BulkheadFull, BulkheadFullReason};
 
 use crate::{
     ConfigError, Name, Operation,

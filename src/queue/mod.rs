@@ -29,7 +29,7 @@
 //! the item), and a worker that reaches an item at or after that instant fails it the same way,
 //! so an item nobody polls is never run late either.
 //!
-//! A [`QueueFull`](crate::error::QueueFull) carries an estimate of how long a newcomer would
+//! A [`QueueFull`] carries an estimate of how long a newcomer would
 //! wait for a worker, from the average time items have held their workers
 //! ([`retry_after`](crate::error::QueueFull::retry_after); the workers time items from the
 //! first time the queue sheds, so it is `None` until one of those has finished): a server can
@@ -111,6 +111,7 @@
 pub(crate) mod apply;
 mod builder;
 mod core;
+mod error;
 mod future;
 #[cfg(feature = "tower")]
 mod layer;
@@ -121,6 +122,7 @@ use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 pub use builder::QueueBuilder;
 pub use core::Overflow;
+pub use error::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout};
 pub use future::QueueFuture;
 #[cfg(feature = "tower")]
 pub use layer::{QueueLayer, QueueService};
@@ -334,7 +336,7 @@ impl Queue {
     }
 
     /// Stops accepting items and fails every waiting item with
-    /// [`QueueClosed`](crate::error::QueueClosed) (`ShutDown`) now; running items finish.
+    /// [`QueueClosed`] (`ShutDown`) now; running items finish.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

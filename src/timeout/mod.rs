@@ -46,6 +46,7 @@
 //! # }
 //! ```
 
+mod error;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
@@ -56,9 +57,10 @@ pub(crate) use future::{Timed, TimeoutCall};
 #[cfg(feature = "tower")]
 pub use layer::{TimeoutLayer, TimeoutService};
 
+pub use error::Elapsed;
+
 use crate::{
     ConfigError, Name, Operation,
-    error::Elapsed,
     policy::{Apply, CallFuture, OperationFn},
 };
 

@@ -1,209 +1,228 @@
-//! Every `tracing` event failguard emits, in one place so names and fields stay stable.
+//! One event model: what happens to each policy, as typed values that every sink consumes.
 //!
-//! Events use the target `failguard` and a dotted name (`timeout.elapsed`); their fields are part
-//! of the public contract and listed in the crate docs. Nothing is emitted per successful call.
-//! Without the `tracing` feature these functions compile to nothing.
+//! A policy reports what happens to it (a rejection and why, a breaker's transition, a retry
+//! and what caused it, a shed, a fallback taking over) as an [`Event`]: its name and an
+//! [`EventKind`], one variant per policy, whose value is that policy's own event type
+//! ([`BreakerEvent`], [`RetryEvent`],
+//! ...). Each event goes to every sink through one path: the `tracing` output (with the
+//! `tracing` feature; the event names and fields in the crate docs), and the [`Listener`]s given
+//! to the policy's builder (`listener(..)` on every builder, and on [`Fallback`](crate::Fallback)).
+//!
+//! Nothing is reported per successful call unless a sink asks for it: events of every call
+//! ([`Event::is_per_call`], such as a breaker recording an outcome) go only to listeners whose
+//! [`per_call`](Listener::per_call) says yes, and a policy with no such listener does not build
+//! them (one test of a flag it already has in cache).
+//!
+//! # Examples
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use failguard::{CircuitBreaker, events::{Event, EventKind}, breaker::BreakerEvent};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), failguard::ConfigError> {
+//! let seen = Arc::new(Mutex::new(Vec::new()));
+//! let breaker = CircuitBreaker::builder()
+//!     .listener({
+//!         let seen = seen.clone();
+//!         move |event: &Event<'_>| {
+//!             if let EventKind::Breaker(BreakerEvent::Rejected { .. }) = event.kind {
+//!                 seen.lock().unwrap().push(event.name.to_string());
+//!             }
+//!         }
+//!     })
+//!     .name("users")
+//!     .build()?;
+//! breaker.force_open();
+//! let _ = breaker.call(|| async { Ok::<_, std::io::Error>(()) }).await;
+//! assert_eq!(*seen.lock().unwrap(), ["users"]);
+//! # Ok(())
+//! # }
+//! ```
 
-#![cfg_attr(not(feature = "tracing"), allow(unused_variables, unused_imports))]
+use std::{fmt, sync::Arc};
 
-use std::time::Duration;
+use crate::{
+    Name, breaker::BreakerEvent, bulkhead::BulkheadEvent, fallback::FallbackEvent,
+    queue::QueueEvent, retry::RetryEvent, timeout::TimeoutEvent,
+};
 
-use crate::{Name, PolicyError, Rejection};
-
-/// `timeout.elapsed` (WARN): a timeout abandoned a call.
-#[inline]
-pub(crate) fn timeout_elapsed(name: &Name, after: Duration) {
-    #[cfg(feature = "tracing")]
-    tracing::event!(
-        name: "timeout.elapsed",
-        target: "failguard",
-        tracing::Level::WARN,
-        policy = "timeout",
-        name = name.as_str(),
-        after_ms = after.as_millis() as u64,
-        "call timed out"
-    );
+/// Something that happened to a policy: the policy's name and what happened.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Event<'a> {
+    /// The name of the policy it happened to.
+    pub name: &'a Name,
+    /// What happened, in the policy's own terms.
+    pub kind: EventKind<'a>,
 }
 
-/// `fallback.applied` (INFO): a fallback replaced an error.
-#[inline]
-pub(crate) fn fallback_applied<E: PolicyError>(name: &Name, error: &E) {
-    #[cfg(feature = "tracing")]
-    tracing::event!(
-        name: "fallback.applied",
-        target: "failguard",
-        tracing::Level::INFO,
-        policy = "fallback",
-        name = name.as_str(),
-        rejection = error.rejection().as_ref().map(Rejection::policy),
-        "fallback replaced a failed call"
-    );
+/// What happened, one variant per policy (each policy's event type lives in its module).
+///
+/// ```
+/// use failguard::{Name, events::{Event, EventKind}, timeout::TimeoutEvent};
+/// let name = Name::from("search");
+/// let event = Event::new(&name, EventKind::Timeout(TimeoutEvent::Elapsed {
+///     after: std::time::Duration::from_millis(250),
+/// }));
+/// assert_eq!(event.policy(), "timeout");
+/// assert!(!event.is_per_call());
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum EventKind<'a> {
+    /// A circuit breaker's event.
+    Breaker(BreakerEvent<'a>),
+    /// A bulkhead's event.
+    Bulkhead(BulkheadEvent),
+    /// A fallback's event.
+    Fallback(FallbackEvent),
+    /// A queue's event.
+    Queue(QueueEvent),
+    /// A retry's event.
+    Retry(RetryEvent),
+    /// A timeout's event.
+    Timeout(TimeoutEvent),
 }
 
-/// `queue.shed` (WARN): a queue failed an item instead of running it. `reason` is one of
-/// `"rejected_newest"`, `"dropped_oldest"`, `"timed_out"`, `"closed"`; `queued` is the number of
-/// items waiting after the decision; `retry_after_ms` is the estimated wait a `QueueFull`
-/// carries (the first two reasons, once an item has run).
-#[inline]
-pub(crate) fn queue_shed(
-    name: &Name,
-    reason: &'static str,
-    queued: usize,
-    retry_after: Option<Duration>,
-) {
-    #[cfg(feature = "tracing")]
-    tracing::event!(
-        name: "queue.shed",
-        target: "failguard",
-        tracing::Level::WARN,
-        policy = "queue",
-        name = name.as_str(),
-        reason,
-        queued = queued as u64,
-        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
-        "queue shed an item"
-    );
-}
+impl<'a> Event<'a> {
+    /// An event of the policy named `name`.
+    pub fn new(name: &'a Name, kind: EventKind<'a>) -> Self {
+        Self { name, kind }
+    }
 
-/// `queue.panicked` (ERROR): an item's work panicked on a queue worker; its caller gets
-/// `QueueClosed` and the worker keeps serving.
-#[inline]
-pub(crate) fn queue_panicked(name: &Name) {
-    #[cfg(feature = "tracing")]
-    tracing::event!(
-        name: "queue.panicked",
-        target: "failguard",
-        tracing::Level::ERROR,
-        policy = "queue",
-        name = name.as_str(),
-        "queued work panicked"
-    );
-}
-
-/// `bulkhead.rejected` (WARN): a bulkhead had no permit for a call. `retry_after_ms` is the
-/// rejection's estimated wait, when the bulkhead has one.
-#[inline]
-pub(crate) fn bulkhead_rejected(
-    name: &Name,
-    reason: crate::error::BulkheadFullReason,
-    max_concurrent: usize,
-    retry_after: Option<Duration>,
-) {
-    #[cfg(feature = "tracing")]
-    tracing::event!(
-        name: "bulkhead.rejected",
-        target: "failguard",
-        tracing::Level::WARN,
-        policy = "bulkhead",
-        name = name.as_str(),
-        reason = reason.as_str(),
-        max_concurrent = max_concurrent as u64,
-        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
-        "bulkhead rejected a call"
-    );
-}
-
-/// `breaker.transition` (WARN when opening, INFO otherwise): a circuit breaker changed state.
-#[inline]
-pub(crate) fn breaker_transition(change: &crate::breaker::StateChange) {
-    #[cfg(feature = "tracing")]
-    {
-        macro_rules! transition {
-            ($level:expr) => {
-                tracing::event!(
-                    name: "breaker.transition",
-                    target: "failguard",
-                    $level,
-                    policy = "circuit-breaker",
-                    name = change.name.as_str(),
-                    from = change.from.as_str(),
-                    to = change.to.as_str(),
-                    failure_rate = change.failure_rate,
-                    slow_call_rate = change.slow_call_rate,
-                    "circuit breaker changed state"
-                )
-            };
+    /// The kind of policy it happened to, as in `tracing` events and errors: `"circuit-breaker"`,
+    /// `"bulkhead"`, `"fallback"`, `"queue"`, `"retry"` or `"timeout"`.
+    pub fn policy(&self) -> &'static str {
+        match self.kind {
+            EventKind::Breaker(_) => "circuit-breaker",
+            EventKind::Bulkhead(_) => "bulkhead",
+            EventKind::Fallback(_) => "fallback",
+            EventKind::Queue(_) => "queue",
+            EventKind::Retry(_) => "retry",
+            EventKind::Timeout(_) => "timeout",
         }
-        use crate::breaker::State;
-        if matches!(change.to, State::Open | State::ForcedOpen) {
-            transition!(tracing::Level::WARN);
-        } else {
-            transition!(tracing::Level::INFO);
+    }
+
+    /// Whether it happens to every call (a breaker recording an outcome, a bulkhead admitting a
+    /// call): such events go only to listeners that [ask for them](Listener::per_call).
+    pub fn is_per_call(&self) -> bool {
+        match self.kind {
+            EventKind::Breaker(e) => e.is_per_call(),
+            EventKind::Bulkhead(e) => e.is_per_call(),
+            _ => false,
+        }
+    }
+
+    /// Writes the event to `tracing` under the target `failguard`, with its stable name and
+    /// fields; per-call events are not written.
+    fn trace(&self) {
+        match self.kind {
+            EventKind::Breaker(e) => e.trace(self.name),
+            EventKind::Bulkhead(e) => e.trace(self.name),
+            EventKind::Fallback(e) => e.trace(self.name),
+            EventKind::Queue(e) => e.trace(self.name),
+            EventKind::Retry(e) => e.trace(self.name),
+            EventKind::Timeout(e) => e.trace(self.name),
         }
     }
 }
 
-/// `breaker.rejected` (DEBUG: an open breaker rejects every call, and WARN would flood logs): a
-/// circuit breaker rejected a call.
-#[inline]
-pub(crate) fn breaker_rejected(name: &Name, retry_after: Option<Duration>) {
-    #[cfg(feature = "tracing")]
-    tracing::event!(
-        name: "breaker.rejected",
-        target: "failguard",
-        tracing::Level::DEBUG,
-        policy = "circuit-breaker",
-        name = name.as_str(),
-        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
-        "circuit breaker rejected a call"
-    );
+/// A sink for a policy's [`Event`]s, given to its builder with `listener(..)`. Every closure
+/// `Fn(&Event<'_>)` is one; it is called on the task where the event happens, so it must be
+/// quick (count, enqueue, log).
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use failguard::events::{Event, Listener};
+///
+/// /// Counts every call a breaker records, which only a per-call listener sees.
+/// struct Calls(AtomicU64);
+///
+/// impl Listener for Calls {
+///     fn on_event(&self, event: &Event<'_>) {
+///         if event.is_per_call() {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+///     fn per_call(&self) -> bool {
+///         true
+///     }
+/// }
+/// # let _ = Calls(AtomicU64::new(0));
+/// ```
+pub trait Listener: Send + Sync + 'static {
+    /// Called for each event.
+    fn on_event(&self, event: &Event<'_>);
+
+    /// Whether to receive the events of every call too ([`Event::is_per_call`]). These cost the
+    /// policy a little per call while a listener wants them, nothing otherwise.
+    ///
+    /// # Default
+    ///
+    /// `false`.
+    fn per_call(&self) -> bool {
+        false
+    }
 }
 
-/// `retry.attempt` (INFO): a retry is about to wait `delay`, then make attempt number `attempt`.
-#[inline]
-pub(crate) fn retry_attempt(
-    name: &Name,
-    attempt: u32,
-    delay: Duration,
-    reason: crate::retry::RetryReason,
-) {
-    #[cfg(feature = "tracing")]
-    tracing::event!(
-        name: "retry.attempt",
-        target: "failguard",
-        tracing::Level::INFO,
-        policy = "retry",
-        name = name.as_str(),
-        attempt,
-        delay_ms = delay.as_millis() as u64,
-        reason = reason.as_str(),
-        rejection = match reason {
-            crate::retry::RetryReason::Rejection(policy) => Some(policy),
-            _ => None,
-        },
-        "retrying"
-    );
+impl<F> Listener for F
+where
+    F: Fn(&Event<'_>) + Send + Sync + 'static,
+{
+    fn on_event(&self, event: &Event<'_>) {
+        self(event)
+    }
 }
 
-/// `retry.exhausted` (WARN): a retry gave up and returned the last outcome. `reason` is one of
-/// `"max_attempts"`, `"max_elapsed"`, `"retry_after_beyond_cap"`, `"not_replayable"`.
-#[inline]
-pub(crate) fn retry_exhausted(name: &Name, attempts: u32, reason: &'static str) {
-    #[cfg(feature = "tracing")]
-    tracing::event!(
-        name: "retry.exhausted",
-        target: "failguard",
-        tracing::Level::WARN,
-        policy = "retry",
-        name = name.as_str(),
-        attempts,
-        reason,
-        "retries exhausted"
-    );
+/// The listeners of one policy, and whether any wants per-call events. Cloning it (a policy
+/// value such as a timeout is cloned with its layers) takes one reference count at most.
+#[derive(Clone, Default)]
+pub(crate) struct Sinks {
+    listeners: Option<Arc<[Arc<dyn Listener>]>>,
+    per_call: bool,
 }
 
-/// `retry.budget_exhausted` (WARN): the retry budget had no retry left, so the retry returned
-/// the last outcome after `attempts` attempts.
-#[inline]
-pub(crate) fn retry_budget_exhausted(name: &Name, attempts: u32) {
-    #[cfg(feature = "tracing")]
-    tracing::event!(
-        name: "retry.budget_exhausted",
-        target: "failguard",
-        tracing::Level::WARN,
-        policy = "retry",
-        name = name.as_str(),
-        attempts,
-        "retry budget exhausted"
-    );
+impl Sinks {
+    /// Adds `listener`.
+    pub(crate) fn add(&mut self, listener: Arc<dyn Listener>) {
+        self.per_call |= listener.per_call();
+        let mut listeners = self
+            .listeners
+            .as_deref()
+            .map(<[_]>::to_vec)
+            .unwrap_or_default();
+        listeners.push(listener);
+        self.listeners = Some(listeners.into());
+    }
+
+    /// Whether some listener wants per-call events: the policy builds them only then.
+    #[inline(always)]
+    pub(crate) fn per_call(&self) -> bool {
+        self.per_call
+    }
+
+    /// Sends `kind`, an event of the policy named `name`, to every sink that wants it.
+    #[inline]
+    pub(crate) fn emit(&self, name: &Name, kind: EventKind<'_>) {
+        let event = Event { name, kind };
+        let per_call = event.is_per_call();
+        if !per_call {
+            event.trace();
+        }
+        for listener in self.listeners.iter().flat_map(|l| l.iter()) {
+            if !per_call || listener.per_call() {
+                listener.on_event(&event);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Sinks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sinks")
+            .field("listeners", &self.listeners.as_ref().map_or(0, |l| l.len()))
+            .field("per_call", &self.per_call)
+            .finish()
+    }
 }

@@ -106,6 +106,11 @@
 //!
 //! # Observability
 //!
+//! Every policy reports what happens to it through one [event model](events): typed
+//! [`Event`](events::Event)s that go to the `tracing` output and to the
+//! [`Listener`](events::Listener)s given to its builder (`.listener(..)`, on every policy).
+//! Nothing is reported per successful call unless a listener asks for it.
+//!
 //! With the `tracing` feature, failguard emits events under the target `failguard`. Names and
 //! fields are stable; nothing is emitted per successful call.
 //!
@@ -149,7 +154,7 @@ pub mod breaker;
 pub mod bulkhead;
 pub mod error;
 mod estimate;
-mod events;
+pub mod events;
 mod ext;
 pub mod fallback;
 #[cfg(feature = "grpc")]

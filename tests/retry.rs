@@ -12,7 +12,7 @@ use std::{
 
 use failguard::{
     Bulkhead, CircuitBreaker, Error, Queue, Retry, Timeout,
-    retry::{Backoff, Jitter, NoHint, OnRetry, RetryBudget, RetryEvent, RetryReason, Rules},
+    retry::{Backoff, Jitter, NoHint, OnRetry, RetryAttempt, RetryBudget, RetryReason, Rules},
 };
 use rand::{SeedableRng, rngs::StdRng};
 use tokio::time::{Instant, sleep};
@@ -597,7 +597,7 @@ async fn on_retry_sees_the_exact_error_of_each_failed_attempt() {
             let seen = seen.clone();
             // Annotated only because the body inspects the inner error before the call below
             // fixes the types.
-            move |e: &RetryEvent<'_, u32, Error<io::Error>>| {
+            move |e: &RetryAttempt<'_, u32, Error<io::Error>>| {
                 let error = match e.error() {
                     Some(Error::Inner(io)) => io.to_string(),
                     other => panic!("expected the operation's error, got {other:?}"),
@@ -629,7 +629,7 @@ async fn on_retry_callbacks_run_in_order_and_see_a_retried_result() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let push = |tag: &'static str| {
         let seen = seen.clone();
-        move |e: &RetryEvent<'_, u16, Error<io::Error>>| {
+        move |e: &RetryAttempt<'_, u16, Error<io::Error>>| {
             seen.lock().unwrap().push((tag, e.value().copied()))
         }
     };

@@ -21,7 +21,7 @@ use failguard::{
     Bulkhead, CircuitBreaker, ConfigError, Error, FailureIf, Fallback, Policy, Retry, Timeout,
     breaker::{BreakerSnapshot, State, StateChange},
     bulkhead::BulkheadSnapshot,
-    retry::{Backoff, Jitter, RetryBudget, RetryEvent},
+    retry::{Backoff, Jitter, RetryAttempt, RetryBudget},
 };
 use tokio::{task::JoinSet, time::MissedTickBehavior};
 
@@ -156,7 +156,7 @@ fn retry_after_hint(outcome: &Result<Answer, Error<HttpError>>) -> Option<Durati
 /// Builds the client policy; `on_state_change` and `on_retry` observe the breaker and the retry.
 pub fn client_policy(
     on_state_change: impl Fn(&StateChange) + Send + Sync + 'static,
-    on_retry: impl Fn(&RetryEvent<'_, Answer, Error<HttpError>>) + Send + Sync + 'static,
+    on_retry: impl Fn(&RetryAttempt<'_, Answer, Error<HttpError>>) + Send + Sync + 'static,
 ) -> Result<(impl Policy<Answer, HttpError>, Handles), ConfigError> {
     let fallback = Fallback::value(Answer::Stale)
         .classify(FailureIf(server_failed))

@@ -5,9 +5,13 @@ use std::{fmt, sync::Arc as StdArc, time::Duration};
 
 use tokio::time::Instant;
 
-use super::window::{Mark, Totals, Window};
+use super::{
+    BreakerEvent,
+    window::{Mark, Totals, Window},
+};
 use crate::{
-    Name, Outcome, events,
+    Name, Outcome,
+    events::EventKind,
     sync::{
         AtomicU32, AtomicU64, Mutex,
         Ordering::{AcqRel, Acquire, Relaxed, Release},
@@ -111,6 +115,7 @@ pub(crate) struct Config {
     pub(crate) half_open_calls: u32,
     pub(crate) max_half_open_wait: Option<Duration>,
     pub(crate) listeners: Vec<Listener>,
+    pub(crate) sinks: crate::events::Sinks,
 }
 
 const CODE_BITS: u32 = 3;
@@ -310,9 +315,24 @@ impl BreakerState {
         }
     }
 
+    #[cold]
+    fn report(&self, outcome: Outcome, start: Option<Instant>, now: Option<Instant>) {
+        let duration = match (start, now) {
+            (Some(start), Some(now)) => Some(now.saturating_duration_since(start)),
+            _ => None,
+        };
+        self.cfg.sinks.emit(
+            &self.cfg.name,
+            EventKind::Breaker(BreakerEvent::Recorded { outcome, duration }),
+        );
+    }
+
     fn reject(&self, retry_after: Option<Duration>) -> Admission {
         self.rejected[crate::sync::stripe(self.rejected.len())].fetch_add(1, Relaxed);
-        events::breaker_rejected(&self.cfg.name, retry_after);
+        self.cfg.sinks.emit(
+            &self.cfg.name,
+            EventKind::Breaker(BreakerEvent::Rejected { retry_after }),
+        );
         Admission::Reject { retry_after }
     }
 
@@ -354,6 +374,9 @@ impl BreakerState {
             failure: outcome == Outcome::Failure,
             slow,
         };
+        if self.cfg.sinks.per_call() {
+            self.report(outcome, start, now);
+        }
         match permit.state() {
             State::Closed => {
                 let Some(totals) = self.window.record(mark, now) else {
@@ -464,7 +487,10 @@ impl BreakerState {
             failure_rate: totals.map(|t| rate(t.failures, t)),
             slow_call_rate: totals.map(|t| rate(t.slow, t)),
         };
-        events::breaker_transition(&change);
+        self.cfg.sinks.emit(
+            &self.cfg.name,
+            EventKind::Breaker(BreakerEvent::Transition(&change)),
+        );
         for listener in &self.cfg.listeners {
             listener(&change);
         }
@@ -571,6 +597,7 @@ mod loom_tests {
             half_open_calls: probes,
             max_half_open_wait: None,
             listeners: vec![listener],
+            sinks: crate::events::Sinks::default(),
         };
         let window = Window::Count(CountWindow::new(2));
         let state = Arc::new(BreakerState::new(cfg, window, Instant::now()));

@@ -100,6 +100,7 @@
 
 pub(crate) mod core;
 mod error;
+mod events;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
@@ -112,6 +113,7 @@ use tokio::time::Instant;
 pub(crate) use self::core::BreakerState;
 pub use self::core::{State, StateChange};
 pub use error::CircuitOpen;
+pub use events::BreakerEvent;
 #[cfg(feature = "tower")]
 pub(crate) use future::BreakerCall;
 pub(crate) use future::Guarded;
@@ -512,6 +514,7 @@ pub struct CircuitBreakerBuilder<C = ErrorIsFailure> {
     name: Name,
     // Shared callbacks (`Arc<dyn Fn>`): cloning a builder does not copy them.
     listeners: Vec<self::core::Listener>,
+    sinks: crate::events::Sinks,
     classify: C,
 }
 
@@ -530,6 +533,7 @@ impl Default for CircuitBreakerBuilder {
             max_half_open_wait: None,
             name: DEFAULT_NAME,
             listeners: Vec::new(),
+            sinks: crate::events::Sinks::default(),
             classify: ErrorIsFailure,
         }
     }
@@ -674,6 +678,27 @@ impl<C> CircuitBreakerBuilder<C> {
         self
     }
 
+    /// Sends the breaker's [`BreakerEvent`]s (transitions, rejections, and, to a listener that
+    /// asks, every recorded outcome) to `listener`, next to the `tracing` output. See
+    /// [`events`](crate::events).
+    ///
+    /// # Default
+    ///
+    /// None.
+    ///
+    /// ```
+    /// use failguard::{CircuitBreaker, events::{Event, EventKind}};
+    /// let breaker = CircuitBreaker::builder()
+    ///     .listener(|e: &Event<'_>| println!("{}: {:?}", e.name, e.kind))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn listener(mut self, listener: impl crate::events::Listener) -> Self {
+        self.sinks.add(StdArc::new(listener));
+        self
+    }
+
     /// How outcomes are judged: any [`Classify`], e.g. a closure over `&Result<T, E>`.
     ///
     /// # Default
@@ -693,6 +718,7 @@ impl<C> CircuitBreakerBuilder<C> {
             max_half_open_wait: self.max_half_open_wait,
             name: self.name,
             listeners: self.listeners,
+            sinks: self.sinks,
             classify,
         }
     }
@@ -809,6 +835,7 @@ impl<C> CircuitBreakerBuilder<C> {
             half_open_calls: self.half_open_calls,
             max_half_open_wait: self.max_half_open_wait,
             listeners: self.listeners,
+            sinks: self.sinks,
         };
         Ok(CircuitBreaker {
             state: Arc::new(BreakerState::new(cfg, window, now)),

@@ -71,6 +71,7 @@ pub struct BulkheadState {
     pub(crate) max_waiting: usize,
     pub(crate) max_wait: Duration,
     pub(crate) name: Name,
+    pub(crate) sinks: crate::events::Sinks,
     /// `in_flight | waiting << 32 | WATCH`.
     counts: AtomicU64,
     rejected: AtomicU64,
@@ -143,6 +144,7 @@ impl BulkheadState {
             max_waiting,
             max_wait,
             name,
+            sinks: crate::events::Sinks::default(),
             counts: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             waiters: Mutex::new(Contended::default()),

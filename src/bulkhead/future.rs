@@ -8,12 +8,15 @@ use std::{
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use super::core::{Admission, BulkheadState, Expiry, Waiter};
+use super::{
+    BulkheadEvent,
+    core::{Admission, BulkheadState, Expiry, Waiter},
+};
 use crate::{
     Operation, PolicyError, Rejection,
     error::BulkheadFullReason,
     estimate::Hint,
-    events,
+    events::EventKind,
     policy::{Applied, Outcome},
     sync::Arc,
 };
@@ -132,7 +135,10 @@ where
                     return Poll::Ready(result);
                 }
                 Phase::Start => match this.state.acquire() {
-                    Admission::Admitted => *this.phase = Phase::Running,
+                    Admission::Admitted => {
+                        *this.phase = Phase::Running;
+                        admitted(this.state);
+                    }
                     Admission::Wait(waiter) => {
                         *this.phase = Phase::Waiting(waiter);
                         this.timer.set(Timer::Armed {
@@ -148,6 +154,7 @@ where
                 Phase::Waiting(waiter) => {
                     if this.state.poll_granted(waiter, cx.waker()) {
                         *this.phase = Phase::Running;
+                        admitted(this.state);
                         continue;
                     }
                     let TimerProj::Armed { sleep } = this.timer.as_mut().project() else {
@@ -158,6 +165,7 @@ where
                         // Granted just as the wait ran out: the permit wins.
                         Expiry::Granted => {
                             *this.phase = Phase::Running;
+                            admitted(this.state);
                             continue;
                         }
                         Expiry::Rejected(hint) => {
@@ -186,9 +194,24 @@ impl<Inner, H: Deref<Target = BulkheadState>> BulkheadCall<Inner, H> {
     }
 }
 
+/// Reports a call admitted, to listeners that want every call.
+#[inline(always)]
+fn admitted(state: &BulkheadState) {
+    if state.sinks.per_call() {
+        state
+            .sinks
+            .emit(&state.name, EventKind::Bulkhead(BulkheadEvent::Admitted));
+    }
+}
+
 #[cold]
 fn reject<E: PolicyError>(state: &BulkheadState, reason: BulkheadFullReason, hint: Hint) -> E {
-    events::bulkhead_rejected(&state.name, reason, state.max_concurrent, hint.get());
+    let event = BulkheadEvent::Rejected {
+        reason,
+        max_concurrent: state.max_concurrent,
+        retry_after: hint.get(),
+    };
+    state.sinks.emit(&state.name, EventKind::Bulkhead(event));
     E::from_rejection(Rejection::BulkheadFull(state.full(reason, hint)))
 }
 

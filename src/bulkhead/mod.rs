@@ -80,6 +80,7 @@
 
 pub(crate) mod core;
 mod error;
+mod events;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
@@ -94,6 +95,7 @@ pub(crate) use future::Bulkheaded;
 pub use layer::{BulkheadLayer, BulkheadService};
 
 pub use error::{BulkheadFull, BulkheadFullReason};
+pub use events::BulkheadEvent;
 
 use crate::{
     ConfigError, Name, Operation,
@@ -378,6 +380,7 @@ pub struct BulkheadBuilder {
     max_waiting: usize,
     max_wait: Duration,
     name: Option<Name>,
+    sinks: crate::events::Sinks,
 }
 
 impl BulkheadBuilder {
@@ -419,6 +422,28 @@ impl BulkheadBuilder {
     /// `"bulkhead"`.
     pub fn name(mut self, name: impl Into<Name>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Sends the bulkhead's [`BulkheadEvent`]s (rejections, and, to a listener that asks,
+    /// every admission) to `listener`, next to the `tracing` output. See
+    /// [`events`](crate::events).
+    ///
+    /// # Default
+    ///
+    /// None.
+    ///
+    /// ```
+    /// use failguard::{Bulkhead, events::Event};
+    /// let bulkhead = Bulkhead::builder()
+    ///     .max_concurrent(8)
+    ///     .listener(|e: &Event<'_>| eprintln!("{}: {:?}", e.name, e.kind))
+    ///     .build()?;
+    /// # let _ = bulkhead;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn listener(mut self, listener: impl crate::events::Listener) -> Self {
+        self.sinks.add(std::sync::Arc::new(listener));
         self
     }
 
@@ -470,13 +495,15 @@ impl BulkheadBuilder {
                 ),
             ));
         }
+        let mut state = BulkheadState::new(
+            max_concurrent,
+            self.max_waiting,
+            self.max_wait,
+            self.name.unwrap_or(DEFAULT_NAME),
+        );
+        state.sinks = self.sinks;
         Ok(Bulkhead {
-            state: Arc::new(BulkheadState::new(
-                max_concurrent,
-                self.max_waiting,
-                self.max_wait,
-                self.name.unwrap_or(DEFAULT_NAME),
-            )),
+            state: Arc::new(state),
         })
     }
 }

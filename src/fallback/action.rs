@@ -6,7 +6,7 @@ use std::{
 };
 
 use super::{Fallback, FromAsync, FromFn, Value};
-use crate::{Classify, Name, Outcome};
+use crate::{Classify, Outcome, PolicyError};
 
 /// What a fallback does with an error: implemented by [`Value`], [`FromFn`] and [`FromAsync`].
 pub trait Action<T, E> {
@@ -58,8 +58,8 @@ pub trait Handler<T, E> {
     /// Whether `outcome`, an `Err`, falls back.
     fn applies(&self, outcome: &Result<T, E>) -> bool;
 
-    /// The fallback's name, for events.
-    fn name(&self) -> &Name;
+    /// Reports that the fallback replaced `error` to the fallback's sinks.
+    fn report(&self, error: &E);
 
     /// Starts the fallback for `error`.
     fn handle(self, error: E) -> Self::Future;
@@ -71,6 +71,7 @@ macro_rules! fallback_handler {
     ($($holder:ty),*) => {$(
         impl<T, E, A, W> Handler<T, E> for $holder
         where
+            E: PolicyError,
             A: Action<T, E>,
             W: Classify<T, E>,
         {
@@ -81,8 +82,8 @@ macro_rules! fallback_handler {
                 self.when.classify(outcome) == Outcome::Failure
             }
 
-            fn name(&self) -> &Name {
-                &self.name
+            fn report(&self, error: &E) {
+                self.report_applied(error);
             }
 
             fn handle(self, error: E) -> Self::Future {

@@ -8,7 +8,7 @@ use pin_project_lite::pin_project;
 
 use super::Handler;
 use crate::{
-    Operation, events,
+    Operation,
     policy::{Applied, Outcome},
 };
 
@@ -80,7 +80,7 @@ where
                 Err(error) if self.handler.applies(&outcome) => error,
                 Ok(_) | Err(_) => return Poll::Ready(outcome),
             };
-            events::fallback_applied(self.handler.name(), &error);
+            self.handler.report(&error);
             let future = self.handler.clone().handle(error);
             state.set(State::Fallback { future });
         }

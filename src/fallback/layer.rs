@@ -12,7 +12,7 @@ use tower_service::Service;
 use super::{Fallback, FallbackCall, FromAsync, FromFn, FromService, Handler, Value, WithFallback};
 use crate::policy::{CallFuture, Deferred, FutureOp};
 use crate::{
-    Classify, Name,
+    Classify,
     lift::{LiftError, LiftedError},
 };
 
@@ -175,8 +175,8 @@ where
         self.fallback.when.classify(outcome) == crate::Outcome::Failure
     }
 
-    fn name(&self) -> &Name {
-        &self.fallback.name
+    fn report(&self, error: &LiftedError<S::Error>) {
+        self.fallback.report_applied(error);
     }
 
     fn handle(self, _error: LiftedError<S::Error>) -> Self::Future {

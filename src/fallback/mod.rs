@@ -45,6 +45,7 @@
 //! ```
 
 pub(crate) mod action;
+mod events;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 pub(crate) mod layer;
@@ -52,6 +53,7 @@ pub(crate) mod layer;
 use std::future::Future;
 
 pub(crate) use action::{Action, Handler};
+pub use events::FallbackEvent;
 #[cfg(feature = "tower")]
 pub(crate) use future::FallbackCall;
 pub(crate) use future::WithFallback;
@@ -93,6 +95,7 @@ pub struct Fallback<A, W = ErrorIsFailure> {
     action: A,
     when: W,
     name: Name,
+    sinks: crate::events::Sinks,
 }
 
 impl<A> Fallback<A> {
@@ -101,6 +104,7 @@ impl<A> Fallback<A> {
             action,
             when: ErrorIsFailure,
             name: DEFAULT_NAME,
+            sinks: crate::events::Sinks::default(),
         }
     }
 }
@@ -249,6 +253,7 @@ impl<A, W> Fallback<A, W> {
             action: self.action,
             when: classify,
             name: self.name,
+            sinks: self.sinks,
         }
     }
 
@@ -265,6 +270,32 @@ impl<A, W> Fallback<A, W> {
     pub fn name(mut self, name: impl Into<Name>) -> Self {
         self.name = name.into();
         self
+    }
+
+    /// Sends the fallback's [`FallbackEvent`]s to `listener`, next to the `tracing` output. See
+    /// [`events`](crate::events).
+    ///
+    /// # Default
+    ///
+    /// None.
+    ///
+    /// ```
+    /// use failguard::{Fallback, events::Event};
+    /// let fallback = Fallback::value(0).listener(|e: &Event<'_>| eprintln!("{:?}", e.kind));
+    /// # let _ = fallback;
+    /// ```
+    pub fn listener(mut self, listener: impl crate::events::Listener) -> Self {
+        self.sinks.add(std::sync::Arc::new(listener));
+        self
+    }
+
+    /// Reports that the fallback replaced `error`.
+    pub(crate) fn report_applied<E: crate::PolicyError>(&self, error: &E) {
+        let rejection = error.rejection().as_ref().map(crate::Rejection::policy);
+        self.sinks.emit(
+            &self.name,
+            crate::events::EventKind::Fallback(FallbackEvent::Applied { rejection }),
+        );
     }
 
     /// The fallback's name.

@@ -59,6 +59,7 @@ pub struct QueueBuilder {
     max_wait: Option<Duration>,
     name: Option<Name>,
     runtime: Option<Handle>,
+    sinks: crate::events::Sinks,
 }
 
 impl Default for QueueBuilder {
@@ -70,6 +71,7 @@ impl Default for QueueBuilder {
             max_wait: None,
             name: None,
             runtime: None,
+            sinks: crate::events::Sinks::default(),
         }
     }
 }
@@ -128,6 +130,30 @@ impl QueueBuilder {
     /// `"queue"`.
     pub fn name(mut self, name: impl Into<Name>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Sends the queue's [`QueueEvent`](super::QueueEvent)s (sheds, panics) to `listener`,
+    /// next to the `tracing` output. See [`events`](crate::events).
+    ///
+    /// # Default
+    ///
+    /// None.
+    ///
+    /// ```
+    /// use failguard::{Queue, events::Event};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), failguard::ConfigError> {
+    /// let queue = Queue::builder()
+    ///     .capacity(8)
+    ///     .listener(|e: &Event<'_>| eprintln!("{}: {:?}", e.name, e.kind))
+    ///     .build()?;
+    /// # let _ = queue;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn listener(mut self, listener: impl crate::events::Listener) -> Self {
+        self.sinks.add(std::sync::Arc::new(listener));
         self
     }
 
@@ -205,6 +231,7 @@ impl QueueBuilder {
         };
         let shared = Arc::new(Shared::new(Config {
             name: self.name.unwrap_or(DEFAULT_NAME),
+            sinks: self.sinks,
             capacity,
             workers: self.workers,
             overflow: self.overflow,

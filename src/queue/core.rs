@@ -26,7 +26,6 @@ use crate::{
     Name, Rejection,
     error::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout},
     estimate::{self, AtomicEwma},
-    events,
 };
 use tokio::{sync::Notify, time::Instant};
 
@@ -87,6 +86,7 @@ pub(crate) type BoxTask = Pin<Box<dyn Task>>;
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) name: Name,
+    pub(crate) sinks: crate::events::Sinks,
     pub(crate) capacity: usize,
     pub(crate) workers: usize,
     pub(crate) overflow: Overflow,
@@ -245,8 +245,8 @@ impl Shared {
         if let Some(reason) = state.closed {
             drop(state);
             bump(&self.counters.closed);
-            events::queue_shed(
-                &self.config.name,
+            super::events::shed(
+                &self.config,
                 "closed",
                 self.queued.load(Ordering::Relaxed),
                 None,
@@ -289,7 +289,7 @@ impl Shared {
             drop(state);
             bump(&self.counters.dropped_oldest);
             let full = self.full(Overflow::DropOldest);
-            events::queue_shed(&self.config.name, "dropped_oldest", len, full.retry_after());
+            super::events::shed(&self.config, "dropped_oldest", len, full.retry_after());
             if let Some(mut evicted) = evicted {
                 evicted.task.as_mut().reject(Rejection::QueueFull(full));
             }
@@ -298,12 +298,7 @@ impl Shared {
         drop(state);
         bump(&self.counters.rejected_newest);
         let full = self.full(Overflow::RejectNewest);
-        events::queue_shed(
-            &self.config.name,
-            "rejected_newest",
-            len,
-            full.retry_after(),
-        );
+        super::events::shed(&self.config, "rejected_newest", len, full.retry_after());
         task.as_mut().reject(Rejection::QueueFull(full));
         None
     }
@@ -336,8 +331,8 @@ impl Shared {
 
     fn timed_out(&self, enqueued_at: Instant) -> QueueTimeout {
         bump(&self.counters.timed_out);
-        events::queue_shed(
-            &self.config.name,
+        super::events::shed(
+            &self.config,
             "timed_out",
             self.queued.load(Ordering::Relaxed),
             None,
@@ -451,7 +446,7 @@ impl Shared {
     fn fail_all(&self, drained: Vec<Entry>, reason: QueueClosedReason) {
         for mut entry in drained {
             bump(&self.counters.closed);
-            events::queue_shed(&self.config.name, "closed", 0, None);
+            super::events::shed(&self.config, "closed", 0, None);
             entry.task.as_mut().reject(self.closed_error(reason));
         }
     }

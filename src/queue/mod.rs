@@ -112,6 +112,7 @@ pub(crate) mod apply;
 mod builder;
 mod core;
 mod error;
+mod events;
 mod future;
 #[cfg(feature = "tower")]
 mod layer;
@@ -123,6 +124,7 @@ use std::{fmt, future::Future, sync::Arc, time::Duration};
 pub use builder::QueueBuilder;
 pub use core::Overflow;
 pub use error::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout};
+pub use events::QueueEvent;
 pub use future::QueueFuture;
 #[cfg(feature = "tower")]
 pub use layer::{QueueLayer, QueueService};

@@ -22,7 +22,6 @@ use super::core::{BoxTask, RunEnd, Shared, Task};
 use crate::{
     PolicyError, Rejection,
     error::{QueueClosed, QueueClosedReason},
-    events,
 };
 
 pin_project! {
@@ -151,7 +150,7 @@ async fn run(guard: WorkerGuard, worker: usize) {
             }
             Err(()) => {
                 shared.counters.panicked.fetch_add(1, Ordering::Relaxed);
-                events::queue_panicked(&shared.config.name);
+                super::events::panicked(&shared.config);
                 running.release();
                 let closed =
                     QueueClosed::new(shared.config.name.clone(), QueueClosedReason::Panicked);

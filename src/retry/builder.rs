@@ -5,7 +5,7 @@ use rand::RngCore;
 use super::{
     Backoff, NoHint, Retry, RetryBudget, RetryState, Rules,
     backoff::Jitter,
-    event::{AddCallback, OnRetry, RetryEvent, Silent},
+    event::{AddCallback, OnRetry, RetryAttempt, Silent},
     rng::Source,
 };
 use crate::{ConfigError, Name, sync::Arc};
@@ -18,7 +18,7 @@ const DEFAULT_NAME: Name = Name::from_static("retry");
 ///
 /// ```
 /// use std::time::Duration;
-/// use failguard::{Error, Retry, retry::{Backoff, Jitter, RetryBudget, RetryEvent}};
+/// use failguard::{Error, Retry, retry::{Backoff, Jitter, RetryBudget, RetryAttempt}};
 ///
 /// let budget = RetryBudget::builder().percent(10.0).build()?;
 /// let retry = Retry::builder()
@@ -38,7 +38,7 @@ const DEFAULT_NAME: Name = Name::from_static("retry");
 ///     .budget(budget)
 ///     .name("inventory")
 ///     // Named here only because this retry is never called, so nothing else fixes the types.
-///     .on_retry(|e: &RetryEvent<'_, u16, Error<std::io::Error>>| {
+///     .on_retry(|e: &RetryAttempt<'_, u16, Error<std::io::Error>>| {
 ///         println!("retrying {} in {:?} after {:?}", e.name, e.delay, e.outcome)
 ///     })
 ///     .build()?;
@@ -87,6 +87,7 @@ pub struct RetryBuilder<C = Rules, H = NoHint, N = Silent> {
     rng: Source,
     name: Name,
     on_retry: N,
+    sinks: crate::events::Sinks,
     retry_on: C,
     hint: H,
 }
@@ -101,6 +102,7 @@ impl Default for RetryBuilder {
             rng: Source::Thread,
             name: DEFAULT_NAME,
             on_retry: Silent,
+            sinks: crate::events::Sinks::default(),
             retry_on: Rules::default(),
             hint: NoHint,
         }
@@ -247,7 +249,28 @@ impl<C, H, N> RetryBuilder<C, H, N> {
         self
     }
 
-    /// Calls `callback` before each retry's wait with a [`RetryEvent`]: the outcome that caused
+    /// Sends the retry's [`RetryEvent`](super::RetryEvent)s (retries, giving up, an empty
+    /// budget) to `listener`, next to the `tracing` output. See [`events`](crate::events). For
+    /// the outcome that caused a retry, typed, use [`on_retry`](Self::on_retry).
+    ///
+    /// # Default
+    ///
+    /// None.
+    ///
+    /// ```
+    /// use failguard::{Retry, events::Event};
+    /// let retry = Retry::builder()
+    ///     .listener(|e: &Event<'_>| eprintln!("{}: {:?}", e.name, e.kind))
+    ///     .build()?;
+    /// # let _ = retry;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn listener(mut self, listener: impl crate::events::Listener) -> Self {
+        self.sinks.add(std::sync::Arc::new(listener));
+        self
+    }
+
+    /// Calls `callback` before each retry's wait with a [`RetryAttempt`]: the outcome that caused
     /// the retry, the attempt about to be made, the delay and the reason. Several callbacks run
     /// in the order they were added.
     ///
@@ -273,7 +296,7 @@ impl<C, H, N> RetryBuilder<C, H, N> {
     /// ```
     pub fn on_retry<T, E>(
         self,
-        callback: impl Fn(&RetryEvent<'_, T, E>) + Send + Sync + 'static,
+        callback: impl Fn(&RetryAttempt<'_, T, E>) + Send + Sync + 'static,
     ) -> RetryBuilder<C, H, OnRetry<T, E>>
     where
         N: AddCallback<T, E>,
@@ -284,6 +307,7 @@ impl<C, H, N> RetryBuilder<C, H, N> {
             backoff: self.backoff,
             budget: self.budget,
             rng: self.rng,
+            sinks: self.sinks,
             name: self.name,
             on_retry: self.on_retry.add(std::sync::Arc::new(callback)),
             retry_on: self.retry_on,
@@ -346,6 +370,7 @@ impl<C, H, N> RetryBuilder<C, H, N> {
             backoff: self.backoff,
             budget: self.budget,
             rng: self.rng,
+            sinks: self.sinks,
             name: self.name,
             on_retry: self.on_retry,
             retry_on: f(self.retry_on),
@@ -368,6 +393,7 @@ impl<C, H, N> RetryBuilder<C, H, N> {
             backoff: self.backoff,
             budget: self.budget,
             rng: self.rng,
+            sinks: self.sinks,
             name: self.name,
             on_retry: self.on_retry,
             retry_on: self.retry_on,
@@ -403,6 +429,7 @@ impl<C, H, N> RetryBuilder<C, H, N> {
                 budget: self.budget,
                 rng: self.rng.build(),
                 on_retry: self.on_retry,
+                sinks: self.sinks,
                 retry_on: self.retry_on,
                 hint: self.hint,
             }),

@@ -5,13 +5,14 @@ use std::{fmt, time::Duration};
 
 use tokio::time::Instant;
 
+use super::RetryEvent;
 use super::{
     backoff::{Backoff, Jitter},
     budget::RetryBudget,
-    event::{Notify, RetryEvent, Silent},
+    event::{Notify, RetryAttempt, Silent},
     rng::{self, SharedRng},
 };
-use crate::{Classify, Name, Outcome, PolicyError, Rejection, events};
+use crate::{Classify, Name, Outcome, PolicyError, Rejection, events::EventKind};
 
 /// Decides which errors are retried: implemented by [`Transient`] (the default) and by every
 /// closure `Fn(&E) -> bool`.
@@ -244,6 +245,7 @@ pub struct RetryState<C, H, N = Silent> {
     /// The jitter's generator: `None` draws from this thread's, shared with nothing.
     pub(crate) rng: Option<SharedRng>,
     pub(crate) on_retry: N,
+    pub(crate) sinks: crate::events::Sinks,
     pub(crate) retry_on: C,
     pub(crate) hint: H,
 }
@@ -370,7 +372,10 @@ where
         prepare: &mut dyn FnMut(bool) -> bool,
     ) -> Plan {
         if made >= self.max_attempts {
-            events::retry_exhausted(&self.name, made, "max_attempts");
+            self.emit(RetryEvent::Exhausted {
+                attempts: made,
+                reason: "max_attempts",
+            });
             return Plan::Stop;
         }
         let cap = self.backoff.cap();
@@ -392,7 +397,10 @@ where
             match error.rejection().map(|r| (r.retry_after(), r)) {
                 Some((Some(after), Rejection::CircuitOpen(_))) => {
                     if after > cap {
-                        events::retry_exhausted(&self.name, made, "retry_after_beyond_cap");
+                        self.emit(RetryEvent::Exhausted {
+                            attempts: made,
+                            reason: "retry_after_beyond_cap",
+                        });
                         return Plan::Stop;
                     }
                     sleep = sleep.max(after);
@@ -404,23 +412,33 @@ where
         if let (Some(max), Some(start)) = (self.max_elapsed, start) {
             // The next attempt must start before the deadline, so its sleep must end before it.
             if start.elapsed().saturating_add(sleep) >= max {
-                events::retry_exhausted(&self.name, made, "max_elapsed");
+                self.emit(RetryEvent::Exhausted {
+                    attempts: made,
+                    reason: "max_elapsed",
+                });
                 return Plan::Stop;
             }
         }
         if !prepare(made + 1 == self.max_attempts) {
-            events::retry_exhausted(&self.name, made, "not_replayable");
+            self.emit(RetryEvent::Exhausted {
+                attempts: made,
+                reason: "not_replayable",
+            });
             return Plan::Stop;
         }
         if let Some(budget) = &self.budget {
             if !budget.try_withdraw() {
-                events::retry_budget_exhausted(&self.name, made);
+                self.emit(RetryEvent::BudgetExhausted { attempts: made });
                 return Plan::Stop;
             }
         }
         let attempt = made + 1;
-        events::retry_attempt(&self.name, attempt, sleep, reason);
-        self.on_retry.notify(&RetryEvent {
+        self.emit(RetryEvent::Retrying {
+            attempt,
+            delay: sleep,
+            reason,
+        });
+        self.on_retry.notify(&RetryAttempt {
             name: &self.name,
             attempt,
             delay: sleep,
@@ -432,6 +450,10 @@ where
 }
 
 impl<C, H, N> RetryState<C, H, N> {
+    fn emit(&self, event: RetryEvent) {
+        self.sinks.emit(&self.name, EventKind::Retry(event));
+    }
+
     #[cold]
     #[inline(never)]
     fn start_slow(&self) -> Option<Instant> {

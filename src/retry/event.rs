@@ -12,7 +12,7 @@ use crate::Name;
 /// `T` and `E` are the outcome's types as the retry sees them: with [`Retry::call`](crate::Retry::call)
 /// `E` is [`failguard::Error<E>`](crate::Error), so the callback sees failguard's rejections too.
 /// A closure needs no annotations when the retry is then used with an operation in the same
-/// function; to store or return the retry, name them (`|e: &RetryEvent<'_, u16, Error<MyError>>|`).
+/// function; to store or return the retry, name them (`|e: &RetryAttempt<'_, u16, Error<MyError>>|`).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -26,7 +26,7 @@ use crate::Name;
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct RetryEvent<'a, T, E> {
+pub struct RetryAttempt<'a, T, E> {
     /// The retry policy's name.
     pub name: &'a Name,
     /// The number of the attempt about to be made (2 for the first retry).
@@ -40,15 +40,15 @@ pub struct RetryEvent<'a, T, E> {
 }
 
 // By hand: the event only borrows, so it is `Copy` whatever `T` and `E` are.
-impl<T, E> Clone for RetryEvent<'_, T, E> {
+impl<T, E> Clone for RetryAttempt<'_, T, E> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T, E> Copy for RetryEvent<'_, T, E> {}
+impl<T, E> Copy for RetryAttempt<'_, T, E> {}
 
-impl<'a, T, E> RetryEvent<'a, T, E> {
+impl<'a, T, E> RetryAttempt<'a, T, E> {
     /// The previous attempt's outcome.
     ///
     /// ```
@@ -119,7 +119,7 @@ impl<'a, T, E> RetryEvent<'a, T, E> {
 /// ```
 pub trait Notify<T, E> {
     /// Tells the callbacks about the retry.
-    fn notify(&self, event: &RetryEvent<'_, T, E>);
+    fn notify(&self, event: &RetryAttempt<'_, T, E>);
 }
 
 /// The default [`Notify`]: no callback, so the retry can be used with any operation.
@@ -134,19 +134,19 @@ pub struct Silent;
 
 impl<T, E> Notify<T, E> for Silent {
     #[inline]
-    fn notify(&self, _: &RetryEvent<'_, T, E>) {}
+    fn notify(&self, _: &RetryAttempt<'_, T, E>) {}
 }
 
 /// The `on_retry` callbacks of a retry whose outcomes are `Result<T, E>`, called in the order
 /// they were added. Shared (an `Arc` each), so cloning a builder or a retry clones no closure.
 ///
 /// ```
-/// use failguard::{Error, Retry, retry::{NoHint, OnRetry, RetryEvent, Rules}};
+/// use failguard::{Error, Retry, retry::{NoHint, OnRetry, RetryAttempt, Rules}};
 ///
 /// // Named, to keep the retry in a struct: the callback's types say which outcomes it takes.
 /// let retry: Retry<Rules, NoHint, OnRetry<u16, Error<std::io::Error>>> =
 ///     Retry::builder()
-///         .on_retry(|e: &RetryEvent<'_, u16, Error<std::io::Error>>| println!("{:?}", e.error()))
+///         .on_retry(|e: &RetryAttempt<'_, u16, Error<std::io::Error>>| println!("{:?}", e.error()))
 ///         .build()?;
 /// # let _ = retry;
 /// # Ok::<(), failguard::ConfigError>(())
@@ -156,7 +156,7 @@ pub struct OnRetry<T, E> {
 }
 
 // std's `Arc` even under loom: the callbacks are configuration, not shared state to model.
-type Callback<T, E> = Arc<dyn Fn(&RetryEvent<'_, T, E>) + Send + Sync>;
+type Callback<T, E> = Arc<dyn Fn(&RetryAttempt<'_, T, E>) + Send + Sync>;
 
 impl<T, E> OnRetry<T, E> {
     pub(crate) fn push(mut self, callback: Callback<T, E>) -> Self {
@@ -183,7 +183,7 @@ impl<T, E> fmt::Debug for OnRetry<T, E> {
 }
 
 impl<T, E> Notify<T, E> for OnRetry<T, E> {
-    fn notify(&self, event: &RetryEvent<'_, T, E>) {
+    fn notify(&self, event: &RetryAttempt<'_, T, E>) {
         for callback in &self.callbacks {
             callback(event);
         }
@@ -197,7 +197,7 @@ impl<T, E> Notify<T, E> for OnRetry<T, E> {
 /// ```
 /// // A second callback takes the same outcome types as the first.
 /// let retry = failguard::Retry::builder()
-///     .on_retry(|e: &failguard::retry::RetryEvent<'_, u16, failguard::Error<()>>| println!("{}", e.attempt))
+///     .on_retry(|e: &failguard::retry::RetryAttempt<'_, u16, failguard::Error<()>>| println!("{}", e.attempt))
 ///     .on_retry(|e| println!("{:?}", e.value()))
 ///     .build()?;
 /// # let _ = retry;

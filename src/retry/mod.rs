@@ -119,6 +119,7 @@ pub mod budget;
 mod builder;
 pub(crate) mod core;
 pub(crate) mod event;
+mod events;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 pub(crate) mod layer;
@@ -132,7 +133,8 @@ pub use self::core::{
 pub use backoff::{Backoff, Delays, Jitter};
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use builder::RetryBuilder;
-pub use event::{OnRetry, RetryEvent, Silent};
+pub use event::{OnRetry, RetryAttempt, Silent};
+pub use events::RetryEvent;
 pub(crate) use future::{OpAttempts, Retried};
 #[cfg(feature = "tower")]
 pub use layer::{CloneRequest, Replay, RetryLayer, RetryService};

@@ -8,11 +8,11 @@ use std::{
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use super::Timeout;
+use super::{Timeout, TimeoutEvent};
 use crate::{
     Operation, PolicyError, Rejection,
     error::Elapsed,
-    events,
+    events::EventKind,
     policy::{Applied, Outcome},
 };
 
@@ -111,7 +111,10 @@ impl<Inner> TimeoutCall<Inner> {
 
 #[cold]
 fn elapsed<E: PolicyError>(timeout: &Timeout) -> E {
-    events::timeout_elapsed(&timeout.name, timeout.duration);
+    let event = TimeoutEvent::Elapsed {
+        after: timeout.duration,
+    };
+    timeout.sinks.emit(&timeout.name, EventKind::Timeout(event));
     let elapsed = Elapsed::new(timeout.duration, timeout.name.clone());
     E::from_rejection(Rejection::Timeout(elapsed))
 }

@@ -47,6 +47,7 @@
 //! ```
 
 mod error;
+mod events;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
@@ -58,6 +59,7 @@ pub(crate) use future::{Timed, TimeoutCall};
 pub use layer::{TimeoutLayer, TimeoutService};
 
 pub use error::Elapsed;
+pub use events::TimeoutEvent;
 
 use crate::{
     ConfigError, Name, Operation,
@@ -118,6 +120,7 @@ const DEFAULT_NAME: Name = Name::from_static("timeout");
 pub struct Timeout {
     duration: Duration,
     name: Name,
+    sinks: crate::events::Sinks,
 }
 
 impl Timeout {
@@ -296,6 +299,7 @@ impl<Op: Operation> Apply<Op> for Timeout {
 pub struct TimeoutBuilder {
     duration: Option<Duration>,
     name: Option<Name>,
+    sinks: crate::events::Sinks,
 }
 
 impl TimeoutBuilder {
@@ -316,6 +320,28 @@ impl TimeoutBuilder {
     /// `"timeout"`.
     pub fn name(mut self, name: impl Into<Name>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Sends the timeout's [`TimeoutEvent`]s to `listener`, next to the `tracing` output. See
+    /// [`events`](crate::events).
+    ///
+    /// # Default
+    ///
+    /// None.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use failguard::{Timeout, events::Event};
+    /// let timeout = Timeout::builder()
+    ///     .duration(Duration::from_secs(1))
+    ///     .listener(|e: &Event<'_>| eprintln!("{}: {:?}", e.name, e.kind))
+    ///     .build()?;
+    /// # let _ = timeout;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn listener(mut self, listener: impl crate::events::Listener) -> Self {
+        self.sinks.add(std::sync::Arc::new(listener));
         self
     }
 
@@ -344,6 +370,7 @@ impl TimeoutBuilder {
         Ok(Timeout {
             duration,
             name: self.name.unwrap_or(DEFAULT_NAME),
+            sinks: self.sinks,
         })
     }
 }

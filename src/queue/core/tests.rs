@@ -51,6 +51,7 @@ impl Wake for CountingWaker {
 fn shared(capacity: usize, workers: usize, overflow: Overflow) -> Shared {
     Shared::new(Config {
         name: Name::from_static("test"),
+        sinks: crate::events::Sinks::default(),
         capacity,
         workers,
         overflow,

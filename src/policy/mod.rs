@@ -140,6 +140,7 @@ use std::future::Future;
 pub(crate) mod around;
 pub(crate) mod boxed;
 pub(crate) mod operation;
+pub(crate) mod optional;
 
 pub use boxed::{BoxFuture, BoxPolicy};
 #[cfg(feature = "tower")]

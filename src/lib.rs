@@ -129,6 +129,7 @@
 //! | `tower` | tower `Layer`/`Service` adapters for every policy | yes |
 //! | `tracing` | `tracing` events under the `failguard` target | yes |
 //! | `http` | `failguard::http`: server-fault classifiers and `Retry-After` parsing on the `http` crate's types | no |
+//! | `serde` | `failguard::config`: every policy's settings and a whole stack read from TOML, YAML or JSON (durations as `"250ms"`), and `Serialize` for every snapshot | no |
 //!
 //! tokio (its `time` feature) is always required: every policy reads time through
 //! `tokio::time`, so `#[tokio::test(start_paused = true)]` drives every policy exactly.
@@ -146,6 +147,8 @@
 
 pub mod breaker;
 pub mod bulkhead;
+#[cfg(feature = "serde")]
+pub mod config;
 pub mod error;
 mod estimate;
 mod events;

@@ -45,6 +45,8 @@
 //! ```
 
 pub(crate) mod action;
+#[cfg(feature = "serde")]
+mod config;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 pub(crate) mod layer;
@@ -52,6 +54,8 @@ pub(crate) mod layer;
 use std::future::Future;
 
 pub(crate) use action::{Action, Handler};
+#[cfg(feature = "serde")]
+pub use config::FallbackConfig;
 #[cfg(feature = "tower")]
 pub(crate) use future::FallbackCall;
 pub(crate) use future::WithFallback;

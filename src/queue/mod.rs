@@ -110,6 +110,8 @@
 
 pub(crate) mod apply;
 mod builder;
+#[cfg(feature = "serde")]
+mod config;
 mod core;
 mod future;
 #[cfg(feature = "tower")]
@@ -120,6 +122,8 @@ mod worker;
 use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 pub use builder::QueueBuilder;
+#[cfg(feature = "serde")]
+pub use config::QueueConfig;
 pub use core::Overflow;
 pub use future::QueueFuture;
 #[cfg(feature = "tower")]

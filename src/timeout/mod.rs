@@ -46,12 +46,16 @@
 //! # }
 //! ```
 
+#[cfg(feature = "serde")]
+mod config;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
 
 use std::{future::Future, time::Duration};
 
+#[cfg(feature = "serde")]
+pub use config::TimeoutConfig;
 pub(crate) use future::{Timed, TimeoutCall};
 #[cfg(feature = "tower")]
 pub use layer::{TimeoutLayer, TimeoutService};

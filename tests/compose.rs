@@ -244,3 +244,30 @@ async fn an_optional_layer_applies_when_some_and_passes_through_when_none() {
         "done"
     );
 }
+
+/// The tower face of `Option<P>`: one service type either way, and a layer left out over a
+/// service that cannot fail lifts its error as a failguard layer would, so the layers above
+/// it see `Error<Infallible>` whichever way the option went.
+#[tokio::test(start_paused = true)]
+async fn an_optional_layer_is_one_service_type_and_lifts_like_a_layer() {
+    use std::convert::Infallible;
+
+    use failguard::parts::ToLayer;
+
+    for inner in [Some(timeout(100, "inner")), None] {
+        let left_out = inner.is_none();
+        let mut svc = ServiceBuilder::new()
+            .layer(Some(timeout(300, "outer")).layer())
+            .layer(inner.layer())
+            .service_fn(|_: ()| async {
+                sleep(Duration::from_millis(200)).await;
+                Ok::<_, Infallible>("done")
+            });
+        let answer: Result<&str, Error<Infallible>> = svc.ready().await.unwrap().call(()).await;
+        match answer {
+            Ok(done) => assert!(left_out, "{done}"),
+            Err(Error::Timeout(e)) => assert_eq!((e.name().as_str(), left_out), ("inner", false)),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+}

@@ -649,6 +649,56 @@ async fn a_fallback_from_a_file_goes_around_a_stack_from_a_file() {
     assert_eq!(body, "cached");
 }
 
+/// The same file through tower: the stack's layer gives the outcome its `call` gives, and
+/// shares the breaker.
+#[tokio::test(start_paused = true)]
+async fn a_stack_from_a_file_is_one_tower_layer_with_the_same_behaviour() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    };
+    use tower::{Service, ServiceBuilder, ServiceExt};
+
+    let config = from_toml(
+        r#"
+        [retry]
+        max_attempts = 3
+        backoff = { growth = "constant", base = "100ms", jitter = "none" }
+        [breaker]
+        count_window = 10
+        minimum_calls = 3
+        failure_rate = 1.0
+        [attempt_timeout]
+        duration = "50ms"
+        "#,
+    )
+    .unwrap();
+    let stack = config.build().unwrap();
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut svc = ServiceBuilder::new()
+        .layer(stack.layer())
+        .map_err(Error::Inner)
+        .service_fn({
+            let calls = calls.clone();
+            move |_: ()| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                async {
+                    sleep(Duration::from_secs(1)).await;
+                    Ok::<_, io::Error>(())
+                }
+            }
+        });
+    let start = Instant::now();
+    let err = svc.ready().await.unwrap().call(()).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout(e) if e.after() == Duration::from_millis(50)));
+    assert_eq!(calls.load(Ordering::Relaxed), 3);
+    assert_eq!(start.elapsed(), Duration::from_millis(350));
+    assert_eq!(stack.breaker().unwrap().state(), State::Open);
+    let err = svc.ready().await.unwrap().call(()).await.unwrap_err();
+    assert!(matches!(err, Error::CircuitOpen(_)), "{err:?}");
+    assert_eq!(calls.load(Ordering::Relaxed), 3);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Snapshots
 

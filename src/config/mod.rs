@@ -71,8 +71,8 @@
 //! [`StackConfig`] has one optional section per layer, in the recommended order: `bulkhead`,
 //! `timeout` (the whole operation), `retry` with its `retry_budget`, `breaker`,
 //! `attempt_timeout` (each attempt). It builds a [`Stack`]: one type whichever sections the
-//! file has, a [`Policy<T, E>`](crate::Policy) like any other, with the handles inside it to
-//! read ([`Stack::breaker`]). A fallback (its value is code) goes around it in code, and a
+//! file has, a [`Policy<T, E>`](crate::Policy) like any other and one tower layer
+//! ([`Stack::layer`]), with the handles inside it to read ([`Stack::breaker`]). A fallback (its value is code) goes around it in code, and a
 //! queue (which runs only `'static` work and has a runtime to name) sits beside it in your
 //! own config struct.
 //!

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "tower")]
+use crate::policy::ToLayer;
 use crate::{
     Bulkhead, CircuitBreaker, ConfigError, ErrorIsFailure, Retry, Timeout, Wrap,
     breaker::{BreakerConfig, CircuitBreakerBuilder},
@@ -321,13 +323,15 @@ type Layers<BC, RC, RH, RN> = Wrap<
 /// The stack a [`StackConfig`] describes: bulkhead, timeout, retry, breaker, attempt timeout,
 /// each there if the file has its section. A [`Policy<T, E>`](crate::Policy) like any stack:
 /// call it, wrap it (a [`Fallback`](crate::Fallback) around it), hold it as
-/// `impl Policy<T, E>`.
+/// `impl Policy<T, E>`, or stack it in tower as one layer ([`layer`](Self::layer)).
 ///
 /// # Costs
 ///
 /// A layer left out costs one branch each time the call is polled (each layer is an `Option`,
-/// see [`Optional`](crate::parts::Optional)); nothing is boxed or allocated, so the stack is as
-/// cheap as the same layers wrapped by hand, plus a well-predicted branch per section.
+/// see [`Optional`](crate::parts::Optional); in tower,
+/// [`OptionalService`](crate::policy::OptionalService)); nothing is boxed or allocated, so the
+/// stack is as cheap as the same layers wrapped by hand, plus a well-predicted branch per
+/// section.
 ///
 /// # Sharing
 ///
@@ -439,7 +443,54 @@ impl<BC, RC, RH, RN> Stack<BC, RC, RH, RN> {
         CallFuture::new(self.apply(OperationFn::new(f)))
     }
 
+    /// The stack as one tower layer, each section's layer in the same order; a section the
+    /// file left out is no layer ([`OptionalLayer`](crate::policy::OptionalLayer)). The layer
+    /// shares the handles (the breaker's window, the bulkhead's permits) with this stack.
+    ///
+    /// ```
+    /// use failguard::{Error, config::StackConfig};
+    /// use tower::{Service, ServiceBuilder, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let config: StackConfig = toml::from_str(r#"
+    ///     [bulkhead]
+    ///     max_concurrent = 8
+    ///     [breaker]
+    ///     [attempt_timeout]
+    ///     duration = "1s"
+    /// "#)?;
+    /// let stack = config.build()?;
+    /// let mut svc = ServiceBuilder::new()
+    ///     .layer(stack.layer())
+    ///     .map_err(Error::Inner)
+    ///     .service_fn(|n: u32| async move { Ok::<_, std::io::Error>(n + 1) });
+    /// assert_eq!(svc.ready().await?.call(1).await?, 2);
+    /// assert_eq!(stack.breaker().unwrap().snapshot().calls, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn layer(&self) -> <Layers<BC, RC, RH, RN> as ToLayer>::Layer
+    where
+        Layers<BC, RC, RH, RN>: ToLayer,
+    {
+        self.policy.layer()
+    }
+
     crate::policy::wrap_method!("failguard::config::StackConfig::default().build().unwrap()");
+}
+
+#[cfg(feature = "tower")]
+impl<BC, RC, RH, RN> ToLayer for Stack<BC, RC, RH, RN>
+where
+    Layers<BC, RC, RH, RN>: ToLayer,
+{
+    type Layer = <Layers<BC, RC, RH, RN> as ToLayer>::Layer;
+
+    fn layer(&self) -> Self::Layer {
+        Stack::layer(self)
+    }
 }
 
 impl<T, E, BC, RC, RH, RN> crate::Policy<T, E> for Stack<BC, RC, RH, RN>

@@ -5,6 +5,8 @@
 //! `config::StackConfig` with the `serde` feature) is one type whichever sections the file has.
 //! A layer left out costs one branch per poll of the call (which variant this call is), and
 //! the call's state is as large as the policy's would be; nothing is allocated, boxed or locked.
+//! In tower, `Option<P>`'s layer is an `OptionalLayer`, whose service is the policy's or the
+//! inner one (the same cost: one branch per poll).
 
 use std::{
     pin::Pin,

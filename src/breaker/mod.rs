@@ -196,7 +196,7 @@ impl<C: Clone> Clone for CircuitBreaker<C> {
 /// ```
 ///
 /// With the `serde` feature it is `Serialize` and `Deserialize`: the state as its event name,
-/// `retry_after` as a duration with its unit (see [`config`](crate::config)).
+/// `retry_after` as a duration with its unit (see `failguard::config`).
 ///
 /// ```
 /// # #[cfg(feature = "serde")] {

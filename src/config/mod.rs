@@ -24,9 +24,13 @@
 //!     failure_rate = 0.25
 //!     open_duration = "10s"
 //! "#)?;
+//! // Code: "not found" is an answer, not a sign the dependency is failing; and a callback.
+//! let not_found = |e: &Error<std::io::Error>| {
+//!     matches!(e, Error::Inner(io) if io.kind() == std::io::ErrorKind::NotFound)
+//! };
 //! let breaker = config
 //!     .builder()?
-//!     .classify(FailureIf(|e: &Error<std::io::Error>| !matches!(e, Error::Inner(_))))
+//!     .classify(FailureIf(move |e: &Error<std::io::Error>| !not_found(e)))
 //!     .on_state_change(|change| eprintln!("{} is {}", change.name, change.to))
 //!     .build()?;
 //! assert_eq!(breaker.name(), "inventory");

@@ -509,20 +509,21 @@ impl PolicyError for BoxError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    field: &'static str,
+    field: Cow<'static, str>,
     rule: Cow<'static, str>,
 }
 
 impl ConfigError {
-    /// A configuration error for `field` (as `policy.knob`) that broke `rule`.
+    /// A configuration error for `field` (as `policy.knob`, or a path in a configuration file
+    /// such as `attempt_timeout.duration`) that broke `rule`.
     ///
     /// ```
     /// let err = failguard::ConfigError::new("queue.capacity", "must be at least 1");
     /// assert_eq!(err.rule(), "must be at least 1");
     /// ```
-    pub fn new(field: &'static str, rule: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(field: impl Into<Cow<'static, str>>, rule: impl Into<Cow<'static, str>>) -> Self {
         Self {
-            field,
+            field: field.into(),
             rule: rule.into(),
         }
     }
@@ -540,9 +541,10 @@ impl ConfigError {
         Ok(())
     }
 
-    /// The field, as `policy.knob` (e.g. `"timeout.duration"`).
-    pub fn field(&self) -> &'static str {
-        self.field
+    /// The field, as `policy.knob` (e.g. `"timeout.duration"`), or as its path in the file it
+    /// was read from (with the `serde` feature).
+    pub fn field(&self) -> &str {
+        &self.field
     }
 
     /// The rule the value broke, in words.

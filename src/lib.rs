@@ -135,6 +135,7 @@
 //! | `tracing` | `tracing` events under the `failguard` target | yes |
 //! | `http` | `failguard::http`: server-fault classifiers and `Retry-After` parsing on the `http` crate's types | no |
 //! | `grpc` | `failguard::grpc`: gRPC status classifiers, `grpc-retry-pushback-ms`, and `GrpcLayer` between a tonic `Channel` and a generated client (implies `http` and `tower`) | no |
+//! | `serde` | `failguard::config`: every policy's settings and a whole stack read from TOML, YAML or JSON (durations as `"250ms"`), and `Serialize` for every snapshot | no |
 //!
 //! tokio (its `time` feature) is always required: every policy reads time through
 //! `tokio::time`, so `#[tokio::test(start_paused = true)]` drives every policy exactly.
@@ -152,6 +153,8 @@
 
 pub mod breaker;
 pub mod bulkhead;
+#[cfg(feature = "serde")]
+pub mod config;
 pub mod error;
 mod estimate;
 pub mod events;

@@ -118,3 +118,29 @@ impl fmt::Debug for Name {
         fmt::Debug::fmt(self.as_str(), f)
     }
 }
+
+/// Written as a plain string.
+///
+/// ```
+/// let name = failguard::Name::from("payments");
+/// assert_eq!(serde_json::to_string(&name).unwrap(), r#""payments""#);
+/// ```
+#[cfg(feature = "serde")]
+impl serde::Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Read from a string (kept behind an [`Arc`], as [`Name::from`] a `String` does).
+///
+/// ```
+/// let name: failguard::Name = serde_json::from_str(r#""payments""#).unwrap();
+/// assert_eq!(name, "payments");
+/// ```
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Name::from)
+    }
+}

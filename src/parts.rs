@@ -52,6 +52,7 @@ pub use crate::policy::{
         Applied, Apply, Call, CallFuture, Deferred, FutureOp, Lifted, Operation, OperationFn,
         OperationMut, Outcome, SendOperation,
     },
+    optional::{Optional, OptionalCall},
 };
 pub use crate::queue::apply::Queued;
 #[cfg(feature = "tower")]

@@ -568,7 +568,7 @@ async fn parity_between_the_combinator_and_the_layer() {
 
 #[test]
 fn configuration_rules() {
-    let field = |b: CircuitBreakerBuilder| b.build().unwrap_err().field();
+    let field = |b: CircuitBreakerBuilder| b.build().unwrap_err().field().to_owned();
     let b = || CircuitBreaker::builder();
     assert!(b().build().is_ok(), "the defaults are valid");
     for rate in [0.0, -0.1, 1.01, f64::NAN] {

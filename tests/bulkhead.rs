@@ -397,7 +397,7 @@ async fn composes_with_timeout_and_fallback_into_one_flat_error() {
 
 #[test]
 fn configuration_rules() {
-    let field = |b: failguard::bulkhead::BulkheadBuilder| b.build().unwrap_err().field();
+    let field = |b: failguard::bulkhead::BulkheadBuilder| b.build().unwrap_err().field().to_owned();
     assert_eq!(
         Bulkhead::builder().build().unwrap_err(),
         ConfigError::new("bulkhead.max_concurrent", "must be set")

@@ -193,3 +193,81 @@ async fn a_retry_sees_rejections_through_a_boxed_error_too() {
     assert_eq!(start.elapsed(), Duration::from_millis(110));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+/// `Option<P>` is a policy: `Some` applies it, `None` passes the call through, and the stack's
+/// type is the same either way, from the inherent `call`, from `Policy::call`, under a retry
+/// (which calls through it again) and inside a queue (which owns it).
+#[tokio::test(start_paused = true)]
+async fn an_optional_layer_applies_when_some_and_passes_through_when_none() {
+    use failguard::{Policy, Queue, Retry};
+
+    let stack = |attempt_ms: Option<u64>| {
+        Retry::new(3)
+            .unwrap()
+            .wrap(attempt_ms.map(|ms| timeout(ms, "attempt")))
+    };
+    let (with, without) = (stack(Some(100)), stack(None));
+    fn same_type<P>(_: &P, _: &P) {}
+    same_type(&with, &without);
+
+    // Some: each of the three attempts times out at 100 ms.
+    let start = Instant::now();
+    let mut calls = 0;
+    let err = with
+        .call(|| {
+            calls += 1;
+            slow(Duration::from_secs(1))
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout(e) if e.name() == "attempt"));
+    assert_eq!(calls, 3);
+    assert!(start.elapsed() >= Duration::from_millis(300));
+
+    // None: nothing bounds the attempt.
+    let start = Instant::now();
+    let done = Policy::call(&without, || slow(Duration::from_secs(1))).await;
+    assert_eq!(done.unwrap(), "done");
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+
+    // Owned by a queue's worker, both ways.
+    let queue = Queue::new(4).unwrap();
+    let queued = queue.clone().wrap(Some(timeout(100, "queued")));
+    let err = queued
+        .call(|| slow(Duration::from_secs(1)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout(e) if e.name() == "queued"));
+    let queued = queue.wrap(None::<Timeout>);
+    assert_eq!(
+        queued.call(|| slow(Duration::from_secs(1))).await.unwrap(),
+        "done"
+    );
+}
+
+/// The tower face of `Option<P>`: one service type either way, and a layer left out over a
+/// service that cannot fail lifts its error as a failguard layer would, so the layers above
+/// it see `Error<Infallible>` whichever way the option went.
+#[tokio::test(start_paused = true)]
+async fn an_optional_layer_is_one_service_type_and_lifts_like_a_layer() {
+    use std::convert::Infallible;
+
+    use failguard::parts::ToLayer;
+
+    for inner in [Some(timeout(100, "inner")), None] {
+        let left_out = inner.is_none();
+        let mut svc = ServiceBuilder::new()
+            .layer(Some(timeout(300, "outer")).layer())
+            .layer(inner.layer())
+            .service_fn(|_: ()| async {
+                sleep(Duration::from_millis(200)).await;
+                Ok::<_, Infallible>("done")
+            });
+        let answer: Result<&str, Error<Infallible>> = svc.ready().await.unwrap().call(()).await;
+        match answer {
+            Ok(done) => assert!(left_out, "{done}"),
+            Err(Error::Timeout(e)) => assert_eq!((e.name().as_str(), left_out), ("inner", false)),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+}

@@ -156,7 +156,7 @@ fn threads_depositing_and_withdrawing_at_once_never_exceed_the_formula() {
 
 #[test]
 fn every_invalid_value_is_a_config_error_naming_its_field() {
-    let field = |b: failguard::retry::RetryBudgetBuilder| b.build().unwrap_err().field();
+    let field = |b: failguard::retry::RetryBudgetBuilder| b.build().unwrap_err().field().to_owned();
     let b = RetryBudget::builder;
     assert_eq!(
         field(b().ttl(Duration::from_millis(999))),

@@ -20,7 +20,19 @@ use crate::{
 };
 
 /// The state of a circuit breaker.
+///
+/// With the `serde` feature it is written as its [`as_str`](Self::as_str) name:
+///
+/// ```
+/// # #[cfg(feature = "serde")]
+/// assert_eq!(serde_json::to_string(&failguard::breaker::State::HalfOpen).unwrap(), r#""half_open""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum State {
     /// Calls flow; outcomes are recorded in the window.

@@ -98,6 +98,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "serde")]
+mod config;
 pub(crate) mod core;
 mod error;
 mod events;
@@ -110,6 +112,8 @@ use std::{future::Future, sync::Arc as StdArc, time::Duration};
 
 use tokio::time::Instant;
 
+#[cfg(feature = "serde")]
+pub use self::config::BreakerConfig;
 pub(crate) use self::core::BreakerState;
 pub use self::core::{State, StateChange};
 pub use error::CircuitOpen;
@@ -194,7 +198,23 @@ impl<C: Clone> Clone for CircuitBreaker<C> {
 /// assert_eq!((s.calls, s.rejected), (0, 0));
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
+///
+/// With the `serde` feature it is `Serialize` and `Deserialize`: the state as its event name,
+/// `retry_after` as a duration with its unit (see `failguard::config`).
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// let breaker = failguard::CircuitBreaker::builder().name("users").build()?;
+/// breaker.force_open();
+/// assert_eq!(
+///     serde_json::to_string(&breaker.snapshot()).unwrap(),
+///     r#"{"name":"users","state":"forced_open","failure_rate":0.0,"slow_call_rate":0.0,"calls":0,"rejected":0,"retry_after":null}"#,
+/// );
+/// # }
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct BreakerSnapshot {
     /// The breaker's name.
@@ -214,6 +234,10 @@ pub struct BreakerSnapshot {
     /// first probe may go; while half-open with every probe permit taken, the half-open hint
     /// (see the module's boundary conventions). `None` when a call now would go through, or when
     /// forced open.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "crate::config::duration::option")
+    )]
     pub retry_after: Option<Duration>,
 }
 
@@ -771,6 +795,16 @@ impl<C> CircuitBreakerBuilder<C> {
                 "breaker.open_backoff",
                 format!(
                     "the multiplier must be from 1.0 to 100.0 (got {})",
+                    self.open_backoff
+                ),
+            ));
+        }
+        // `open_backoff(multiplier, max)` sets both; a configuration file may give one only.
+        if self.open_backoff > 1.0 && self.max_open_duration.is_none() {
+            return Err(ConfigError::new(
+                "breaker.max_open_duration",
+                format!(
+                    "must be set when open_backoff is above 1.0 (got open_backoff {}): the open duration grows up to it",
                     self.open_backoff
                 ),
             ));

@@ -78,6 +78,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "serde")]
+mod config;
 pub(crate) mod core;
 mod error;
 mod events;
@@ -88,6 +90,8 @@ mod layer;
 use std::{future::Future, time::Duration};
 
 pub(crate) use self::core::BulkheadState;
+#[cfg(feature = "serde")]
+pub use config::BulkheadConfig;
 #[cfg(feature = "tower")]
 pub(crate) use future::BulkheadCall;
 pub(crate) use future::Bulkheaded;
@@ -163,7 +167,10 @@ pub struct Bulkhead {
 /// assert_eq!(snapshot.max_concurrent, 2);
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
+///
+/// With the `serde` feature it is `Serialize` and `Deserialize`, field for field.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct BulkheadSnapshot {
     /// The bulkhead's name.

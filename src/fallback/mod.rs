@@ -45,6 +45,8 @@
 //! ```
 
 pub(crate) mod action;
+#[cfg(feature = "serde")]
+mod config;
 mod events;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
@@ -53,6 +55,8 @@ pub(crate) mod layer;
 use std::future::Future;
 
 pub(crate) use action::{Action, Handler};
+#[cfg(feature = "serde")]
+pub use config::FallbackConfig;
 pub use events::FallbackEvent;
 #[cfg(feature = "tower")]
 pub(crate) use future::FallbackCall;

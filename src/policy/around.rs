@@ -114,6 +114,7 @@ borrowing_around!(
     [C,] crate::CircuitBreaker<C>,
     [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,
+    [P,] Option<P>,
 );
 
 /// A chain: the outer policy goes around the inner one and what is inside the chain.

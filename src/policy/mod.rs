@@ -140,6 +140,9 @@ use std::future::Future;
 pub(crate) mod around;
 pub(crate) mod boxed;
 pub(crate) mod operation;
+pub(crate) mod optional;
+#[cfg(feature = "tower")]
+mod optional_layer;
 
 pub use boxed::{BoxFuture, BoxPolicy};
 #[cfg(feature = "tower")]
@@ -150,6 +153,8 @@ pub(crate) use operation::{
     Applied, Apply, Call, CallFuture, Deferred, FutureOp, Lifted, Operation, OperationFn, Outcome,
     SendOperation,
 };
+#[cfg(feature = "tower")]
+pub use optional_layer::{OptionalFuture, OptionalLayer, OptionalService};
 
 /// A policy (or a stack of them) that calls operations whose futures give `Result<T, E>`:
 /// what to write to hold a policy without naming its type.

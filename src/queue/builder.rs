@@ -62,11 +62,14 @@ pub struct QueueBuilder {
     sinks: crate::events::Sinks,
 }
 
+/// The workers of a queue built without saying.
+pub(crate) const DEFAULT_WORKERS: usize = 1;
+
 impl Default for QueueBuilder {
     fn default() -> Self {
         Self {
             capacity: None,
-            workers: 1,
+            workers: DEFAULT_WORKERS,
             overflow: Overflow::RejectNewest,
             max_wait: None,
             name: None,

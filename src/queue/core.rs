@@ -36,6 +36,11 @@ use tokio::{sync::Notify, time::Instant};
 /// assert_eq!(Overflow::default(), Overflow::RejectNewest);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum Overflow {
     /// The new item fails at once; the waiting items keep their places. Good when the oldest

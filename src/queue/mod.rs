@@ -110,6 +110,8 @@
 
 pub(crate) mod apply;
 mod builder;
+#[cfg(feature = "serde")]
+mod config;
 mod core;
 mod error;
 mod events;
@@ -122,6 +124,8 @@ mod worker;
 use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 pub use builder::QueueBuilder;
+#[cfg(feature = "serde")]
+pub use config::QueueConfig;
 pub use core::Overflow;
 pub use error::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout};
 pub use events::QueueEvent;

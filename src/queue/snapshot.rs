@@ -22,7 +22,10 @@ use crate::Name;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// With the `serde` feature it is `Serialize` and `Deserialize`, field for field.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct QueueSnapshot {
     /// The queue's name.

@@ -65,6 +65,11 @@ pub const MAX_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// assert_eq!(d, Duration::from_millis(75));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum Jitter {
     /// No randomness: the nominal delay.
@@ -80,7 +85,7 @@ pub enum Jitter {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Growth {
+pub(crate) enum Growth {
     Constant,
     Linear,
     Exponential { factor: f64 },
@@ -231,6 +236,12 @@ impl Backoff {
     /// ```
     pub fn cap(&self) -> Duration {
         self.max_delay
+    }
+
+    /// How the delay grows.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) fn growth(&self) -> Growth {
+        self.growth
     }
 
     /// The jitter.

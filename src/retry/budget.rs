@@ -312,12 +312,16 @@ pub struct RetryBudgetBuilder {
     percent: f64,
 }
 
+pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_MIN_PER_SEC: u32 = 10;
+pub(crate) const DEFAULT_PERCENT: f64 = 20.0;
+
 impl Default for RetryBudgetBuilder {
     fn default() -> Self {
         Self {
-            ttl: Duration::from_secs(10),
-            min_per_sec: 10,
-            percent: 20.0,
+            ttl: DEFAULT_TTL,
+            min_per_sec: DEFAULT_MIN_PER_SEC,
+            percent: DEFAULT_PERCENT,
         }
     }
 }

@@ -11,6 +11,12 @@ use super::{
 use crate::{ConfigError, Name, sync::Arc};
 
 const DEFAULT_NAME: Name = Name::from_static("retry");
+pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+/// The backoff of a retry built without one.
+pub(crate) fn default_backoff() -> Backoff {
+    Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::Full)
+}
 
 /// Builds a [`Retry`]. Every knob has a default, listed under each method.
 ///
@@ -95,9 +101,9 @@ pub struct RetryBuilder<C = Rules, H = NoHint, N = Silent> {
 impl Default for RetryBuilder {
     fn default() -> Self {
         Self {
-            max_attempts: 3,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
             max_elapsed: None,
-            backoff: Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::Full),
+            backoff: default_backoff(),
             budget: None,
             rng: Source::Thread,
             name: DEFAULT_NAME,

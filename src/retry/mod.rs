@@ -117,6 +117,8 @@
 pub mod backoff;
 pub mod budget;
 mod builder;
+#[cfg(feature = "serde")]
+mod config;
 pub(crate) mod core;
 pub(crate) mod event;
 mod events;
@@ -133,6 +135,8 @@ pub use self::core::{
 pub use backoff::{Backoff, Delays, Jitter};
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use builder::RetryBuilder;
+#[cfg(feature = "serde")]
+pub use config::{BackoffConfig, BackoffGrowth, RetryBudgetConfig, RetryConfig};
 pub use event::{OnRetry, RetryAttempt, Silent};
 pub use events::RetryEvent;
 pub(crate) use future::{OpAttempts, Retried};

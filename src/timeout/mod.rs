@@ -46,6 +46,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "serde")]
+mod config;
 mod error;
 mod events;
 pub(crate) mod future;
@@ -54,6 +56,8 @@ mod layer;
 
 use std::{future::Future, time::Duration};
 
+#[cfg(feature = "serde")]
+pub use config::TimeoutConfig;
 pub(crate) use future::{Timed, TimeoutCall};
 #[cfg(feature = "tower")]
 pub use layer::{TimeoutLayer, TimeoutService};

@@ -14,6 +14,8 @@ use std::{
 
 mod breaker;
 mod bulkhead;
+#[cfg(feature = "serde")]
+mod config;
 mod fallback;
 mod queue;
 mod retry;

@@ -419,24 +419,10 @@ impl<C: Clone> crate::policy::ToLayer for CircuitBreaker<C> {
     }
 }
 
-impl<T, E, C> crate::Policy<T, E> for CircuitBreaker<C>
-where
-    C: Classify<T, crate::Error<E>> + Clone + Send + Sync,
-{
-    type Around<'a, Op>
-        = Guarded<Op, &'a BreakerState, C>
-    where
-        Self: 'a,
-        Op: crate::policy::SendOperation<T, E> + 'a;
-
-    #[inline]
-    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
-    where
-        Op: crate::policy::SendOperation<T, E> + 'a,
-    {
-        self.apply(op)
-    }
-}
+crate::policy::typed_policy!(
+    [C] CircuitBreaker<C> => Guarded<Op, &'a BreakerState, C>,
+    where [C: Classify<T, crate::Error<E>> + Clone + Send + Sync]
+);
 
 impl<'a, Op, C> Apply<Op> for &'a CircuitBreaker<C>
 where

@@ -294,21 +294,7 @@ impl crate::policy::ToLayer for Bulkhead {
     }
 }
 
-impl<T, E> crate::Policy<T, E> for Bulkhead {
-    type Around<'a, Op>
-        = Bulkheaded<Op, &'a BulkheadState>
-    where
-        Self: 'a,
-        Op: crate::policy::SendOperation<T, E> + 'a;
-
-    #[inline]
-    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
-    where
-        Op: crate::policy::SendOperation<T, E> + 'a,
-    {
-        self.apply(op)
-    }
-}
+crate::policy::typed_policy!([] Bulkhead => Bulkheaded<Op, &'a BulkheadState>);
 
 impl<'a, Op: Operation> Apply<Op> for &'a Bulkhead {
     type Output = Bulkheaded<Op, &'a BulkheadState>;

@@ -364,26 +364,14 @@ impl<A: Clone, W: Clone> crate::policy::ToLayer for Fallback<A, W> {
     }
 }
 
-impl<T, E, A, W> crate::Policy<T, E> for Fallback<A, W>
-where
-    A: Action<T, crate::Error<E>> + Send + Sync,
-    A::Future: Send,
-    W: Classify<T, crate::Error<E>> + Send + Sync,
-{
-    type Around<'a, Op>
-        = WithFallback<Op, &'a Fallback<A, W>>
-    where
-        Self: 'a,
-        Op: crate::policy::SendOperation<T, E> + 'a;
-
-    #[inline]
-    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
-    where
-        Op: crate::policy::SendOperation<T, E> + 'a,
-    {
-        self.apply(op)
-    }
-}
+crate::policy::typed_policy!(
+    [A, W] Fallback<A, W> => WithFallback<Op, &'a Fallback<A, W>>,
+    where [
+        A: Action<T, crate::Error<E>> + Send + Sync,
+        A::Future: Send,
+        W: Classify<T, crate::Error<E>> + Send + Sync,
+    ]
+);
 
 /// Fall back to a clone of a value; made by [`Fallback::value`].
 #[derive(Debug, Clone)]

@@ -107,6 +107,31 @@
 //! # }
 //! ```
 
+/// Implements [`Policy<T, E>`](crate::Policy) for a policy whose borrowed [`Apply`] output is
+/// `$around` (naming `'a` and `Op`), under the bounds in `where [..]`.
+macro_rules! typed_policy {
+    ([$($generics:tt)*] $policy:ty => $around:ty $(, where [$($bounds:tt)*])?) => {
+        impl<T, E, $($generics)*> crate::Policy<T, E> for $policy
+        $(where $($bounds)*)?
+        {
+            type Around<'a, Op>
+                = $around
+            where
+                Self: 'a,
+                Op: crate::policy::SendOperation<T, E> + 'a;
+
+            #[inline]
+            fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
+            where
+                Op: crate::policy::SendOperation<T, E> + 'a,
+            {
+                crate::policy::Apply::apply(self, op)
+            }
+        }
+    };
+}
+pub(crate) use typed_policy;
+
 /// Puts a policy's inherent `wrap` in its `impl` block; `$make` builds the policy in the
 /// example.
 macro_rules! wrap_method {

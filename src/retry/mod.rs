@@ -321,24 +321,10 @@ impl<C, H, N> crate::policy::ToLayer for Retry<C, H, N> {
     }
 }
 
-impl<T, E, C, H, N> crate::Policy<T, E> for Retry<C, H, N>
-where
-    RetryState<C, H, N>: Decide<T, crate::Error<E>> + Send + Sync,
-{
-    type Around<'a, Op>
-        = Retried<OpAttempts<Op>, &'a RetryState<C, H, N>>
-    where
-        Self: 'a,
-        Op: crate::policy::SendOperation<T, E> + 'a;
-
-    #[inline]
-    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
-    where
-        Op: crate::policy::SendOperation<T, E> + 'a,
-    {
-        self.apply(op)
-    }
-}
+crate::policy::typed_policy!(
+    [C, H, N] Retry<C, H, N> => Retried<OpAttempts<Op>, &'a RetryState<C, H, N>>,
+    where [RetryState<C, H, N>: Decide<T, crate::Error<E>> + Send + Sync]
+);
 
 impl<'a, Op, C, H, N> Apply<Op> for &'a Retry<C, H, N>
 where

@@ -238,21 +238,7 @@ impl crate::policy::ToLayer for Timeout {
     }
 }
 
-impl<T, E> crate::Policy<T, E> for Timeout {
-    type Around<'a, Op>
-        = Timed<Op, &'a Timeout>
-    where
-        Self: 'a,
-        Op: crate::policy::SendOperation<T, E> + 'a;
-
-    #[inline]
-    fn around<'a, Op>(&'a self, op: Op) -> Self::Around<'a, Op>
-    where
-        Op: crate::policy::SendOperation<T, E> + 'a,
-    {
-        self.apply(op)
-    }
-}
+crate::policy::typed_policy!([] Timeout => Timed<Op, &'a Timeout>);
 
 impl<'a, Op: Operation> Apply<Op> for &'a Timeout {
     type Output = Timed<Op, &'a Timeout>;

@@ -54,7 +54,7 @@
 //!
 //! | metric | type | unit | labels | what | source | Prometheus |
 //! |---|---|---|---|---|---|---|
-//! | `failguard.calls` | counter | `{call}` | `failguard.outcome`: `success`, `failure` (breaker, as its classifier judged; ignored calls count nowhere), `admitted` (bulkhead) | calls a policy let through | per-call events | `failguard_calls_total` |
+//! | `failguard.calls` | counter | `{call}` | `failguard.outcome`: `success`, `failure` (breaker, as its classifier judged; like the window, it counts neither ignored calls nor results from before a state change), `admitted` (bulkhead) | calls a policy let through | per-call events | `failguard_calls_total` |
 //! | `failguard.call.duration` | histogram | `s` | `failguard.outcome`: `success`, `failure` | how long a breaker's calls took, when it times them (slow-call tracking on) | per-call events | `failguard_call_duration_seconds` |
 //! | `failguard.rejections` | counter | `{call}` | `failguard.reason`: breaker `open`, `half_open` (every probe permit taken), `forced_open`; bulkhead `full`, `wait_timed_out`; queue `rejected_newest`, `dropped_oldest`, `timed_out`, `closed`, `panicked`; timeout `elapsed` | calls a policy turned away or abandoned, each answered with a rejection ([`Error::is_rejection`](crate::Error::is_rejection)) | events | `failguard_rejections_total` |
 //! | `failguard.breaker.transitions` | counter | `{transition}` | `failguard.state`: the state entered (`closed`, `open`, `half_open`, `forced_open`, `disabled`) | breaker state changes | events | `failguard_breaker_transitions_total` |
@@ -69,9 +69,10 @@
 //! | `failguard.queue.capacity` | gauge | `{item}` | | waiting slots | snapshot | `failguard_queue_capacity` |
 //! | `failguard.retry.budget.available` | gauge | `{retry}` | | retries the budget allows now ([`RetryBudget::available`](crate::retry::RetryBudget::available)) | snapshot | `failguard_retry_budget_available` |
 //!
-//! The counters count from the moment a policy's listener first registers them (its first
-//! event); a policy's snapshot counters count from its `build()`, so the two agree when the
-//! listener was given to the builder.
+//! A policy's counters appear at its first event, when its listener registers them (all of
+//! them at once, at zero); a timeout that never elapsed has none yet. They count from then on,
+//! and a policy's snapshot counters from its `build()`, so the two agree: the listener is given
+//! to the builder. A gauge appears at the first [`Gauges::record`].
 //!
 //! # Examples
 //!

@@ -124,7 +124,7 @@ impl fmt::Debug for MetricsListener {
 impl Listener for MetricsListener {
     fn on_event(&self, event: &Event<'_>) {
         let series = self.series.get_or_init(|| Series::register(event));
-        if series.policy == event.policy() && series.name == *event.name {
+        if series.is(event.policy(), event.name) {
             series.count(event);
         } else {
             // Another policy's event: its own series, registered for this one event.
@@ -176,6 +176,15 @@ enum Handles {
 const BREAKER_STATES: [&str; 5] = ["closed", "open", "half_open", "forced_open", "disabled"];
 
 impl Series {
+    /// Whether these are the series of the policy of type `policy` named `name`. Its events
+    /// carry the very strings the series were registered with, so two pointer comparisons
+    /// answer; the contents only for another policy's event.
+    #[inline]
+    fn is(&self, policy: &'static str, name: &Name) -> bool {
+        let same = |a: &str, b: &str| std::ptr::eq(a, b) || a == b;
+        same(self.policy, policy) && same(self.name.as_str(), name.as_str())
+    }
+
     fn register(event: &Event<'_>) -> Self {
         series::describe();
         let of = Of {

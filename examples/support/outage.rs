@@ -149,8 +149,11 @@ pub struct Setup {
     /// Makes the listener of each policy of the stack.
     pub listener: Option<MakeListener>,
     /// Called with the handles once the policy is built, before the load starts.
-    pub on_built: Option<Box<dyn FnOnce(&Handles) + Send>>,
+    pub on_built: Option<OnBuilt>,
 }
+
+/// Looks at the handles before the load starts.
+pub type OnBuilt = Box<dyn FnOnce(&Handles) + Send>;
 
 /// Makes a listener for a policy.
 pub type MakeListener = Arc<dyn Fn() -> Box<dyn Listener> + Send + Sync>;

@@ -109,7 +109,10 @@
 //! Every policy reports what happens to it through one [event model](events): typed
 //! [`Event`](events::Event)s that go to the `tracing` output and to the
 //! [`Listener`](events::Listener)s given to its builder (`.listener(..)`, on every policy).
-//! Nothing is reported per successful call unless a listener asks for it.
+//! Nothing is reported per successful call unless a listener asks for it. With the `metrics`
+//! feature, [`MetricsListener`](crate::metrics::MetricsListener) is such a listener, counting
+//! events through the `metrics` facade, and [`Gauges`](crate::metrics::Gauges) reports the
+//! policies' snapshots as gauges.
 //!
 //! With the `tracing` feature, failguard emits events under the target `failguard`. Names and
 //! fields are stable; nothing is emitted per successful call.
@@ -136,6 +139,7 @@
 //! | `http` | `failguard::http`: server-fault classifiers and `Retry-After` parsing on the `http` crate's types | no |
 //! | `grpc` | `failguard::grpc`: gRPC status classifiers, `grpc-retry-pushback-ms`, and `GrpcLayer` between a tonic `Channel` and a generated client (implies `http` and `tower`) | no |
 //! | `serde` | `failguard::config`: every policy's settings and a whole stack read from TOML, YAML or JSON (durations as `"250ms"`), and `Serialize` for every snapshot | no |
+//! | `metrics` | [`failguard::metrics`](crate::metrics): counters, a histogram and gauges through the `metrics` facade (Prometheus, OpenTelemetry, StatsD exporters), every metric in [one table](crate::metrics#the-metrics) | no |
 //!
 //! tokio (its `time` feature) is always required: every policy reads time through
 //! `tokio::time`, so `#[tokio::test(start_paused = true)]` drives every policy exactly.
@@ -165,6 +169,8 @@ pub mod grpc;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lift;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod name;
 mod outcome;
 pub mod parts;

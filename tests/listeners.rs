@@ -45,7 +45,9 @@ impl Listener for Recorder {
             EventKind::Breaker(BreakerEvent::Transition(change)) => {
                 format!("transition {} -> {}", change.from, change.to)
             }
-            EventKind::Breaker(BreakerEvent::Rejected { .. }) => "breaker rejected".into(),
+            EventKind::Breaker(BreakerEvent::Rejected { state, .. }) => {
+                format!("breaker rejected {state}")
+            }
             EventKind::Breaker(BreakerEvent::Recorded { outcome, .. }) => {
                 format!("recorded {outcome:?}")
             }
@@ -119,6 +121,8 @@ async fn breaker_bulkhead_and_queue_report_rejections_and_transitions() {
         let _ = breaker.call(|| async { Err::<(), _>("down") }).await;
     }
     assert_eq!(breaker.state(), State::Open);
+    breaker.force_open();
+    let _ = breaker.call(|| async { Ok::<_, &str>(()) }).await;
 
     let bulkhead = Bulkhead::builder()
         .max_concurrent(1)
@@ -155,7 +159,9 @@ async fn breaker_bulkhead_and_queue_report_rejections_and_transitions() {
         seen.lines(),
         [
             "circuit-breaker db: transition closed -> open",
-            "circuit-breaker db: breaker rejected",
+            "circuit-breaker db: breaker rejected open",
+            "circuit-breaker db: transition open -> forced_open",
+            "circuit-breaker db: breaker rejected forced_open",
             "bulkhead bulkhead: bulkhead rejected full",
             "queue queue: shed closed",
         ]

@@ -2,13 +2,15 @@
 //! peers in the same group, so every figure reads as a ratio against a baseline measured in the
 //! same run on the same (shared, noisy) machine.
 //!
-//! Run: `cargo bench --bench failguard` (one group: `cargo bench --bench failguard -- timeout`).
+//! Run: `cargo bench --bench failguard` (one group: `cargo bench --bench failguard -- timeout`;
+//! the `metrics` group needs `--features metrics`).
 
 use criterion::{criterion_group, criterion_main};
 
 mod breaker;
 mod bulkhead;
 mod lift;
+mod metrics;
 mod queue;
 mod retry;
 mod support;
@@ -21,6 +23,7 @@ criterion_group!(
     lift::bench,
     timeout::bench,
     queue::bench,
-    retry::bench
+    retry::bench,
+    metrics::bench
 );
 criterion_main!(benches);

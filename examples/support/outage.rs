@@ -21,6 +21,7 @@ use failguard::{
     Bulkhead, CircuitBreaker, ConfigError, Error, FailureIf, Fallback, Policy, Retry, Timeout,
     breaker::{BreakerSnapshot, State, StateChange},
     bulkhead::BulkheadSnapshot,
+    events::{Event, Listener},
     retry::{Backoff, Jitter, RetryAttempt, RetryBudget},
 };
 use tokio::{task::JoinSet, time::MissedTickBehavior};
@@ -131,11 +132,43 @@ pub const MAX_WAITING: usize = 8;
 pub const MAX_WAIT: Duration = Duration::from_millis(20);
 
 /// Handles kept to read the policies' figures: they share their state with the stack.
+#[derive(Debug, Clone)]
 pub struct Handles {
     /// The circuit breaker.
     pub breaker: CircuitBreaker,
     /// The bulkhead.
     pub bulkhead: Bulkhead,
+    /// The retry's budget.
+    pub budget: RetryBudget,
+}
+
+/// What `run_with` adds to the stack: a listener on every policy (`examples/metrics.rs` gives
+/// each a `MetricsListener`), and a look at the handles before the load starts.
+#[derive(Default)]
+pub struct Setup {
+    /// Makes the listener of each policy of the stack.
+    pub listener: Option<MakeListener>,
+    /// Called with the handles once the policy is built, before the load starts.
+    pub on_built: Option<OnBuilt>,
+}
+
+/// Looks at the handles before the load starts.
+pub type OnBuilt = Box<dyn FnOnce(&Handles) + Send>;
+
+/// Makes a listener for a policy.
+pub type MakeListener = Arc<dyn Fn() -> Box<dyn Listener> + Send + Sync>;
+
+/// A boxed listener is a listener.
+struct Boxed(Box<dyn Listener>);
+
+impl Listener for Boxed {
+    fn on_event(&self, event: &Event<'_>) {
+        self.0.on_event(event)
+    }
+
+    fn per_call(&self) -> bool {
+        self.0.per_call()
+    }
 }
 
 /// Which errors the retry retries and the fallback answers for, one rule for both: the server's
@@ -157,50 +190,66 @@ fn retry_after_hint(outcome: &Result<Answer, Error<HttpError>>) -> Option<Durati
 pub fn client_policy(
     on_state_change: impl Fn(&StateChange) + Send + Sync + 'static,
     on_retry: impl Fn(&RetryAttempt<'_, Answer, Error<HttpError>>) + Send + Sync + 'static,
+    listener: Option<MakeListener>,
 ) -> Result<(impl Policy<Answer, HttpError>, Handles), ConfigError> {
-    let fallback = Fallback::value(Answer::Stale)
-        .classify(FailureIf(server_failed))
-        .name("cached");
-    let bulkhead = Bulkhead::builder()
-        .max_concurrent(MAX_CONCURRENT)
-        .max_waiting(MAX_WAITING)
-        .max_wait(MAX_WAIT)
-        .name("api")
-        .build()?;
+    // Adds the setup's listener, if any, to a builder.
+    macro_rules! listen {
+        ($builder:expr) => {
+            match &listener {
+                Some(make) => $builder.listener(Boxed(make())),
+                None => $builder,
+            }
+        };
+    }
+    let fallback = listen!(
+        Fallback::value(Answer::Stale)
+            .classify(FailureIf(server_failed))
+            .name("cached")
+    );
+    let bulkhead = listen!(
+        Bulkhead::builder()
+            .max_concurrent(MAX_CONCURRENT)
+            .max_waiting(MAX_WAITING)
+            .max_wait(MAX_WAIT)
+            .name("api")
+    )
+    .build()?;
     let budget = RetryBudget::builder()
         .ttl(BUDGET_TTL)
         .percent(BUDGET_PERCENT)
         .min_per_sec(BUDGET_MIN_PER_SEC)
         .build()?;
-    let retry = Retry::builder()
-        .max_attempts(MAX_ATTEMPTS)
-        .backoff(
-            Backoff::exponential(Duration::from_millis(20))
-                .max_delay(Duration::from_millis(250))
-                .jitter(Jitter::Full),
-        )
-        .budget(budget)
-        .classify(FailureIf(server_failed))
-        .delay_hint(retry_after_hint)
-        .on_retry(on_retry)
-        .name("api")
-        .build()?;
-    let breaker = CircuitBreaker::builder()
-        .time_window(BREAKER_WINDOW, BREAKER_BUCKETS)
-        .minimum_calls(MINIMUM_CALLS)
-        .failure_rate(0.5)
-        .open_duration(OPEN_DURATION)
-        .half_open_calls(HALF_OPEN_CALLS)
-        .on_state_change(on_state_change)
-        .name("api")
-        .build()?;
-    let attempt = Timeout::builder()
-        .duration(ATTEMPT_TIMEOUT)
-        .name("attempt")
-        .build()?;
+    let retry = listen!(
+        Retry::builder()
+            .max_attempts(MAX_ATTEMPTS)
+            .backoff(
+                Backoff::exponential(Duration::from_millis(20))
+                    .max_delay(Duration::from_millis(250))
+                    .jitter(Jitter::Full),
+            )
+            .budget(budget.clone())
+            .classify(FailureIf(server_failed))
+            .delay_hint(retry_after_hint)
+            .on_retry(on_retry)
+            .name("api")
+    )
+    .build()?;
+    let breaker = listen!(
+        CircuitBreaker::builder()
+            .time_window(BREAKER_WINDOW, BREAKER_BUCKETS)
+            .minimum_calls(MINIMUM_CALLS)
+            .failure_rate(0.5)
+            .open_duration(OPEN_DURATION)
+            .half_open_calls(HALF_OPEN_CALLS)
+            .on_state_change(on_state_change)
+            .name("api")
+    )
+    .build()?;
+    let attempt = listen!(Timeout::builder().duration(ATTEMPT_TIMEOUT).name("attempt")).build()?;
     let handles = Handles {
         breaker: breaker.clone(),
         bulkhead: bulkhead.clone(),
+        budget,
     };
     // The composed client policy, outermost first: fallback → bulkhead → retry (with budget) →
     // circuit breaker → per-attempt timeout → the call. Held as `impl Policy`: no type to spell.
@@ -389,6 +438,14 @@ pub struct Report {
 /// Starts the faulty server, drives `load` through the outage with the client policy, stops the
 /// server and returns what happened.
 pub async fn run(load: Load) -> Result<Report, Box<dyn std::error::Error + Send + Sync>> {
+    run_with(load, Setup::default()).await
+}
+
+/// `run`, with `setup`'s listener on every policy and its look at the handles.
+pub async fn run_with(
+    load: Load,
+    setup: Setup,
+) -> Result<Report, Box<dyn std::error::Error + Send + Sync>> {
     let server = Arc::new(FaultyServer::start(script()).await?);
     let counts = server.shared_counts();
     let start = Instant::now();
@@ -408,8 +465,12 @@ pub async fn run(load: Load) -> Result<Report, Box<dyn std::error::Error + Send 
                 })
             },
             move |_| retries.lock().unwrap().push(start.elapsed()),
+            setup.listener,
         )?
     };
+    if let Some(on_built) = setup.on_built {
+        on_built(&handles);
+    }
     let policy = Arc::new(policy);
     let client = reqwest::Client::builder()
         .no_proxy()

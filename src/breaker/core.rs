@@ -288,7 +288,7 @@ impl BreakerState {
                     self.transition(generation, State::Open, State::HalfOpen, now, None);
                     return self.admit();
                 }
-                self.reject(Some(Duration::from_nanos(until - at)))
+                self.reject(State::Open, Some(Duration::from_nanos(until - at)))
             }
             State::HalfOpen => {
                 let (until, at) = (self.until.load(Acquire), self.at(now));
@@ -308,10 +308,10 @@ impl BreakerState {
                         self.return_probe(generation);
                         self.admit()
                     }
-                    Err(_) => self.reject(Some(self.half_open_wait(until, at))),
+                    Err(_) => self.reject(State::HalfOpen, Some(self.half_open_wait(until, at))),
                 }
             }
-            State::ForcedOpen => self.reject(None),
+            State::ForcedOpen => self.reject(State::ForcedOpen, None),
             State::Closed | State::Disabled => self.admit(),
         }
     }
@@ -339,11 +339,11 @@ impl BreakerState {
         );
     }
 
-    fn reject(&self, retry_after: Option<Duration>) -> Admission {
+    fn reject(&self, state: State, retry_after: Option<Duration>) -> Admission {
         self.rejected[crate::sync::stripe(self.rejected.len())].fetch_add(1, Relaxed);
         self.cfg.sinks.emit(
             &self.cfg.name,
-            EventKind::Breaker(BreakerEvent::Rejected { retry_after }),
+            EventKind::Breaker(BreakerEvent::Rejected { state, retry_after }),
         );
         Admission::Reject { retry_after }
     }

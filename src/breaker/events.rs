@@ -2,18 +2,16 @@
 
 use std::time::Duration;
 
-#[cfg(feature = "tracing")]
-use super::State;
-use super::StateChange;
+use super::{State, StateChange};
 use crate::{Name, Outcome};
 
 /// A circuit breaker's event, in [`EventKind::Breaker`](crate::events::EventKind::Breaker).
 ///
 /// ```
-/// use failguard::{Outcome, breaker::BreakerEvent};
+/// use failguard::{Outcome, breaker::{BreakerEvent, State}};
 /// let event = BreakerEvent::Recorded { outcome: Outcome::Failure, duration: None };
 /// assert!(event.is_per_call());
-/// assert!(!BreakerEvent::Rejected { retry_after: None }.is_per_call());
+/// assert!(!BreakerEvent::Rejected { state: State::ForcedOpen, retry_after: None }.is_per_call());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
@@ -23,6 +21,10 @@ pub enum BreakerEvent<'a> {
     Transition(&'a StateChange),
     /// The breaker rejected a call (`tracing`: `breaker.rejected`, DEBUG).
     Rejected {
+        /// The state that turned the call away: [`Open`](State::Open),
+        /// [`HalfOpen`](State::HalfOpen) (every probe permit taken) or
+        /// [`ForcedOpen`](State::ForcedOpen).
+        state: State,
         /// When to come back, as the rejection says.
         retry_after: Option<Duration>,
     },
@@ -69,7 +71,7 @@ impl BreakerEvent<'_> {
                     transition!(tracing::Level::INFO);
                 }
             }
-            BreakerEvent::Rejected { retry_after } => tracing::event!(
+            BreakerEvent::Rejected { retry_after, .. } => tracing::event!(
                 name: "breaker.rejected",
                 target: "failguard",
                 tracing::Level::DEBUG,

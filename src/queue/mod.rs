@@ -431,6 +431,13 @@ impl Queue {
         QueueSnapshot::of(self.shared())
     }
 
+    /// Reads snapshots without keeping the queue open (the workers' state, not a handle).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn snapshots(&self) -> impl Fn() -> QueueSnapshot + Send + Sync + 'static {
+        let shared = self.shared().clone();
+        move || QueueSnapshot::of(&shared)
+    }
+
     /// The number of waiting slots.
     ///
     /// ```

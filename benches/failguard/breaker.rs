@@ -154,6 +154,12 @@ fn open(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("failguard", "open"), |b| {
         b.iter_custom(|iters| time_async(&rt, iters, || breaker.call(op)))
     });
+    let mut svc = breaker
+        .layer()
+        .layer(service_fn(|()| async { op().await.map_err(Error::Inner) }));
+    group.bench_function(BenchmarkId::new("failguard", "open tower"), |b| {
+        b.iter_custom(|iters| time_service(&rt, iters, &mut svc, || ()))
+    });
 
     let reclose = recloser::AsyncRecloser::from(
         recloser::Recloser::custom()

@@ -40,6 +40,13 @@ pub fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| time_service(&rt, iters, &mut svc, || ()))
     });
 
+    let mut by_ref = bulkhead
+        .layer_ref()
+        .layer(service_fn(|()| async { op().await.map_err(Error::Inner) }));
+    group.bench_function(BenchmarkId::new("failguard", "tower layer_ref"), |b| {
+        b.iter_custom(|iters| time_service(&rt, iters, &mut by_ref, || ()))
+    });
+
     let mut limit = tower::limit::ConcurrencyLimitLayer::new(64).layer(service_fn(|()| op()));
     group.bench_function(BenchmarkId::new("tower", "ConcurrencyLimit"), |b| {
         b.iter_custom(|iters| time_service(&rt, iters, &mut limit, || ()))

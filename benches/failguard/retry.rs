@@ -94,6 +94,15 @@ pub fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| time_async(&rt, iters, || svc.call(())))
     });
 
+    // The same layer borrowing the retry (`layer_ref`): no reference count per call.
+    let mut by_ref = tower::Layer::layer(
+        &retry.layer_ref(),
+        service_fn(|()| async { op().await.map_err(Error::Inner) }),
+    );
+    group.bench_function(BenchmarkId::new("failguard", "tower layer_ref"), |b| {
+        b.iter_custom(|iters| time_async(&rt, iters, || by_ref.call(())))
+    });
+
     let mut tower_svc = tower::retry::Retry::new(Attempts(2), service_fn(|()| op()));
     rt.block_on(async { tower_svc.ready().await.map(|_| ()) })
         .unwrap();

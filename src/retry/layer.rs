@@ -82,6 +82,9 @@ impl<Req, F: Fn(&Req) -> Option<Req>> Replay<Req> for F {
     }
 }
 
+/// Ties a layer's or service's `C`, `H` and `N` to its handle `P`, whatever `P` is; owns nothing.
+type Policy<C, H, N> = PhantomData<fn() -> RetryState<C, H, N>>;
+
 /// A [`Retry`] as a tower [`Layer`].
 ///
 /// Every clone of the layer and every service it makes share the retry's configuration, its
@@ -144,7 +147,7 @@ impl<Req, F: Fn(&Req) -> Option<Req>> Replay<Req> for F {
 pub struct RetryLayer<C, H, Rp = CloneRequest, N = Silent, P = Arc<RetryState<C, H, N>>> {
     state: P,
     replay: Rp,
-    _policy: PhantomData<fn() -> RetryState<C, H, N>>,
+    _policy: Policy<C, H, N>,
 }
 
 impl<C, H, Rp: Clone, N, P: Clone> Clone for RetryLayer<C, H, Rp, N, P> {
@@ -226,7 +229,7 @@ pub struct RetryService<S, C, H, Rp = CloneRequest, N = Silent, P = Arc<RetrySta
     inner: S,
     state: P,
     replay: Rp,
-    _policy: PhantomData<fn() -> RetryState<C, H, N>>,
+    _policy: Policy<C, H, N>,
 }
 
 impl<S: Clone, C, H, Rp: Clone, N, P: Clone> Clone for RetryService<S, C, H, Rp, N, P> {

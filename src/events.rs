@@ -203,8 +203,19 @@ impl Sinks {
     }
 
     /// Sends `kind`, an event of the policy named `name`, to every sink that wants it.
+    ///
+    /// With no listener and no `tracing` subscriber taking any event, this is two loads: the
+    /// event is not even built (an open breaker rejects every call, and each rejection is an
+    /// event).
     #[inline]
     pub(crate) fn emit(&self, name: &Name, kind: EventKind<'_>) {
+        if self.listeners.is_none() && !tracing_listens() {
+            return;
+        }
+        self.deliver(name, kind);
+    }
+
+    fn deliver(&self, name: &Name, kind: EventKind<'_>) {
         let event = Event { name, kind };
         let per_call = event.is_per_call();
         if !per_call {
@@ -215,6 +226,20 @@ impl Sinks {
                 listener.on_event(&event);
             }
         }
+    }
+}
+
+/// Whether a `tracing` subscriber may take some event: tracing's own global level hint, one
+/// relaxed load (`OFF` while no subscriber, global or scoped, is registered).
+#[inline(always)]
+fn tracing_listens() -> bool {
+    #[cfg(feature = "tracing")]
+    {
+        tracing::level_filters::LevelFilter::current() != tracing::level_filters::LevelFilter::OFF
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        false
     }
 }
 

@@ -145,3 +145,75 @@ async fn retry_parity() {
         ]
     );
 }
+
+/// A `'static` future that is `Send`, as `tokio::spawn` and hyper need.
+fn spawnable<F: std::future::Future + Send + 'static>(f: F) -> F {
+    f
+}
+
+/// `layer_ref()` borrows the policy instead of counting a reference per call: the same state,
+/// the same outcomes, and with a `&'static` policy the futures are `'static` and `Send`.
+#[tokio::test(start_paused = true)]
+async fn borrowed_layers_share_the_policy_and_behave_as_the_shared_ones() {
+    use failguard::{Bulkhead, CircuitBreaker, Retry};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let breaker: &'static CircuitBreaker = Box::leak(Box::new(
+        CircuitBreaker::builder()
+            .count_window(2)
+            .minimum_calls(2)
+            .open_duration(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    ));
+    let mut by_ref =
+        ServiceBuilder::new()
+            .layer(breaker.layer_ref())
+            .service_fn(|fail: bool| async move {
+                if fail {
+                    Err(Error::Inner(io::Error::other("down")))
+                } else {
+                    Ok("up")
+                }
+            });
+    let mut shared = ServiceBuilder::new()
+        .layer(breaker.layer())
+        .service_fn(|_: bool| async { Ok::<_, Error<io::Error>>("up") });
+    let first = by_ref.ready().await.unwrap().call(true);
+    assert!(spawnable(first).await.is_err());
+    assert!(by_ref.ready().await.unwrap().call(true).await.is_err());
+    // Both doors see the one breaker, now open.
+    let open = shared.ready().await.unwrap().call(false).await.unwrap_err();
+    assert!(matches!(open, Error::CircuitOpen(_)));
+    assert_eq!(breaker.snapshot().calls, 2);
+
+    let bulkhead: &'static Bulkhead = Box::leak(Box::new(Bulkhead::new(1).unwrap()));
+    let mut held = ServiceBuilder::new()
+        .layer(bulkhead.layer_ref())
+        .service_fn(|()| async {
+            sleep(Duration::from_secs(1)).await;
+            Ok::<_, Error<io::Error>>(())
+        });
+    let running = tokio::spawn(spawnable(held.ready().await.unwrap().call(())));
+    tokio::task::yield_now().await;
+    assert_eq!(bulkhead.snapshot().in_flight, 1);
+    let full = held.ready().await.unwrap().call(()).await.unwrap_err();
+    assert!(matches!(full, Error::BulkheadFull(_)));
+    running.await.unwrap().unwrap();
+    assert_eq!(bulkhead.snapshot().in_flight, 0);
+
+    let retry: &'static Retry = Box::leak(Box::new(Retry::new(3).unwrap()));
+    let calls: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(0)));
+    let mut flaky =
+        ServiceBuilder::new()
+            .layer(retry.layer_ref())
+            .service_fn(move |()| async move {
+                match calls.fetch_add(1, Ordering::Relaxed) {
+                    0 | 1 => Err(Error::Inner(io::Error::other("flaky"))),
+                    _ => Ok("third time"),
+                }
+            });
+    let call = spawnable(flaky.ready().await.unwrap().call(()));
+    assert_eq!(call.await.unwrap(), "third time");
+    assert_eq!(calls.load(Ordering::Relaxed), 3);
+}

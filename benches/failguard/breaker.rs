@@ -97,6 +97,13 @@ fn closed(c: &mut Criterion) {
         b.iter_custom(|iters| time_service(&rt, iters, &mut svc, || ()))
     });
 
+    let mut by_ref = breaker
+        .layer_ref()
+        .layer(service_fn(|()| async { op().await.map_err(Error::Inner) }));
+    group.bench_function(BenchmarkId::new("failguard", "tower layer_ref"), |b| {
+        b.iter_custom(|iters| time_service(&rt, iters, &mut by_ref, || ()))
+    });
+
     let reclose = recloser();
     group.bench_function(BenchmarkId::new("recloser", "count window"), |b| {
         b.iter_custom(|iters| time_async(&rt, iters, || reclose.call(op())))
@@ -153,6 +160,18 @@ fn open(c: &mut Criterion) {
         .unwrap_err();
     group.bench_function(BenchmarkId::new("failguard", "open"), |b| {
         b.iter_custom(|iters| time_async(&rt, iters, || breaker.call(op)))
+    });
+    let mut svc = breaker
+        .layer()
+        .layer(service_fn(|()| async { op().await.map_err(Error::Inner) }));
+    group.bench_function(BenchmarkId::new("failguard", "open tower"), |b| {
+        b.iter_custom(|iters| time_service(&rt, iters, &mut svc, || ()))
+    });
+    let mut by_ref = breaker
+        .layer_ref()
+        .layer(service_fn(|()| async { op().await.map_err(Error::Inner) }));
+    group.bench_function(BenchmarkId::new("failguard", "open tower layer_ref"), |b| {
+        b.iter_custom(|iters| time_service(&rt, iters, &mut by_ref, || ()))
     });
 
     let reclose = recloser::AsyncRecloser::from(

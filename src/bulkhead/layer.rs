@@ -1,4 +1,7 @@
-use std::task::{Context, Poll};
+use std::{
+    ops::Deref,
+    task::{Context, Poll},
+};
 
 use tower_layer::Layer;
 use tower_service::Service;
@@ -36,24 +39,35 @@ use crate::{
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct BulkheadLayer {
-    bulkhead: Bulkhead,
+pub struct BulkheadLayer<H = Arc<BulkheadState>> {
+    state: H,
 }
 
 impl BulkheadLayer {
     /// The layer of `bulkhead`; the same as [`Bulkhead::layer`].
     pub fn new(bulkhead: Bulkhead) -> Self {
-        Self { bulkhead }
+        Self {
+            state: bulkhead.state().clone(),
+        }
     }
 }
 
-impl<S> Layer<S> for BulkheadLayer {
-    type Service = BulkheadService<S>;
+impl<'a> BulkheadLayer<&'a BulkheadState> {
+    /// The layer of a bulkhead that outlives its services; the same as [`Bulkhead::layer_ref`].
+    pub fn borrowing(bulkhead: &'a Bulkhead) -> Self {
+        Self {
+            state: &**bulkhead.state(),
+        }
+    }
+}
+
+impl<S, H: Clone> Layer<S> for BulkheadLayer<H> {
+    type Service = BulkheadService<S, H>;
 
     fn layer(&self, inner: S) -> Self::Service {
         BulkheadService {
             inner,
-            state: self.bulkhead.state().clone(),
+            state: self.state.clone(),
         }
     }
 }
@@ -65,26 +79,27 @@ impl<S> Layer<S> for BulkheadLayer {
 /// clone behind, which is why the inner service must be `Clone`); the future takes the permit on
 /// its first poll, with the bounded wait, and only then calls the inner service.
 #[derive(Debug, Clone)]
-pub struct BulkheadService<S> {
+pub struct BulkheadService<S, H = Arc<BulkheadState>> {
     inner: S,
-    state: Arc<BulkheadState>,
+    state: H,
 }
 
-impl<S> BulkheadService<S> {
+impl<S, H> BulkheadService<S, H> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 }
 
-impl<S, Req> Service<Req> for BulkheadService<S>
+impl<S, Req, H> Service<Req> for BulkheadService<S, H>
 where
     S: Service<Req> + Clone,
     S::Error: LiftError,
+    H: Deref<Target = BulkheadState> + Clone,
 {
     type Response = S::Response;
     type Error = LiftedError<S::Error>;
-    type Future = CallFuture<Bulkheaded<ServiceOp<S, Req>, Arc<BulkheadState>>>;
+    type Future = CallFuture<Bulkheaded<ServiceOp<S, Req>, H>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

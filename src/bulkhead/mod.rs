@@ -250,6 +250,37 @@ impl Bulkhead {
         BulkheadLayer::new(self.clone())
     }
 
+    /// This bulkhead as a tower layer that borrows it instead of sharing it: each call's future
+    /// holds a reference where [`layer`](Self::layer)'s takes a reference count (two atomic
+    /// operations a call, about 10 ns on a 2-core machine). Everything else is the same.
+    ///
+    /// The services live no longer than the bulkhead, so a `'static` service needs a
+    /// `&'static Bulkhead`: one in a `static`, or one built once at start-up and leaked.
+    ///
+    /// ```
+    /// use std::sync::LazyLock;
+    /// use failguard::{Bulkhead, Error};
+    /// use tower::{Service, ServiceBuilder, ServiceExt};
+    ///
+    /// static DB: LazyLock<Bulkhead> = LazyLock::new(|| Bulkhead::new(8).unwrap());
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let mut svc = ServiceBuilder::new()
+    ///     .layer(DB.layer_ref())
+    ///     .map_err(Error::Inner)
+    ///     .service_fn(|q: &'static str| async move { Ok::<_, std::io::Error>(q.len()) });
+    /// let call = svc.ready().await?.call("four");
+    /// let task = tokio::spawn(call); // 'static and Send
+    /// assert_eq!(task.await??, 4);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn layer_ref(&self) -> BulkheadLayer<&BulkheadState> {
+        BulkheadLayer::borrowing(self)
+    }
+
     crate::policy::wrap_method!("failguard::Bulkhead::builder().max_concurrent(10).build()?");
 
     /// In flight, waiting and rejected counts, read without a lock.

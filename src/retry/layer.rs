@@ -1,4 +1,5 @@
 use std::{
+    ops::Deref,
     pin::Pin,
     task::{Context, Poll, ready},
 };
@@ -7,6 +8,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{Retried, Retry, RetryState, Silent, core::Decide, future::Attempts};
+use std::marker::PhantomData;
+
 use crate::policy::{CallFuture, Deferred};
 use crate::{
     lift::{LiftError, LiftedError},
@@ -79,6 +82,9 @@ impl<Req, F: Fn(&Req) -> Option<Req>> Replay<Req> for F {
     }
 }
 
+/// Ties a layer's or service's `C`, `H` and `N` to its handle `P`, whatever `P` is; owns nothing.
+type Policy<C, H, N> = PhantomData<fn() -> RetryState<C, H, N>>;
+
 /// A [`Retry`] as a tower [`Layer`].
 ///
 /// Every clone of the layer and every service it makes share the retry's configuration, its
@@ -134,17 +140,22 @@ impl<Req, F: Fn(&Req) -> Option<Req>> Replay<Req> for F {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// `P` is how the layer holds the retry: shared (an `Arc`, from [`Retry::layer`]) or borrowed
+/// (from [`Retry::layer_ref`]).
 #[derive(Debug)]
-pub struct RetryLayer<C, H, Rp = CloneRequest, N = Silent> {
-    state: Arc<RetryState<C, H, N>>,
+pub struct RetryLayer<C, H, Rp = CloneRequest, N = Silent, P = Arc<RetryState<C, H, N>>> {
+    state: P,
     replay: Rp,
+    _policy: Policy<C, H, N>,
 }
 
-impl<C, H, Rp: Clone, N> Clone for RetryLayer<C, H, Rp, N> {
+impl<C, H, Rp: Clone, N, P: Clone> Clone for RetryLayer<C, H, Rp, N, P> {
     fn clone(&self) -> Self {
         Self {
             state: self.state.clone(),
             replay: self.replay.clone(),
+            _policy: PhantomData,
         }
     }
 }
@@ -161,11 +172,23 @@ impl<C, H, N> RetryLayer<C, H, CloneRequest, N> {
         Self {
             state: retry.state.clone(),
             replay: CloneRequest,
+            _policy: PhantomData,
         }
     }
 }
 
-impl<C, H, Rp, N> RetryLayer<C, H, Rp, N> {
+impl<'a, C, H, N> RetryLayer<C, H, CloneRequest, N, &'a RetryState<C, H, N>> {
+    /// The layer of a retry that outlives its services; the same as [`Retry::layer_ref`].
+    pub fn borrowing(retry: &'a Retry<C, H, N>) -> Self {
+        Self {
+            state: &retry.state,
+            replay: CloneRequest,
+            _policy: PhantomData,
+        }
+    }
+}
+
+impl<C, H, Rp, N, P> RetryLayer<C, H, Rp, N, P> {
     /// Makes the next attempt's request with `replay` instead of cloning it; see [`Replay`].
     /// `replay(|_: &Req| None)` lets a request type that is not `Clone` use the layer, each
     /// request sent once.
@@ -175,22 +198,24 @@ impl<C, H, Rp, N> RetryLayer<C, H, Rp, N> {
     /// # let _ = layer;
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
-    pub fn replay<Rp2>(self, replay: Rp2) -> RetryLayer<C, H, Rp2, N> {
+    pub fn replay<Rp2>(self, replay: Rp2) -> RetryLayer<C, H, Rp2, N, P> {
         RetryLayer {
             state: self.state,
             replay,
+            _policy: PhantomData,
         }
     }
 }
 
-impl<S, C, H, Rp: Clone, N> Layer<S> for RetryLayer<C, H, Rp, N> {
-    type Service = RetryService<S, C, H, Rp, N>;
+impl<S, C, H, Rp: Clone, N, P: Clone> Layer<S> for RetryLayer<C, H, Rp, N, P> {
+    type Service = RetryService<S, C, H, Rp, N, P>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RetryService {
             inner,
             state: self.state.clone(),
             replay: self.replay.clone(),
+            _policy: PhantomData,
         }
     }
 }
@@ -200,23 +225,25 @@ impl<S, C, H, Rp: Clone, N> Layer<S> for RetryLayer<C, H, Rp, N> {
 /// `poll_ready` is the inner service's. Each call holds a clone of the inner service for its
 /// retries, made ready again before each.
 #[derive(Debug)]
-pub struct RetryService<S, C, H, Rp = CloneRequest, N = Silent> {
+pub struct RetryService<S, C, H, Rp = CloneRequest, N = Silent, P = Arc<RetryState<C, H, N>>> {
     inner: S,
-    state: Arc<RetryState<C, H, N>>,
+    state: P,
     replay: Rp,
+    _policy: Policy<C, H, N>,
 }
 
-impl<S: Clone, C, H, Rp: Clone, N> Clone for RetryService<S, C, H, Rp, N> {
+impl<S: Clone, C, H, Rp: Clone, N, P: Clone> Clone for RetryService<S, C, H, Rp, N, P> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
             state: self.state.clone(),
             replay: self.replay.clone(),
+            _policy: PhantomData,
         }
     }
 }
 
-impl<S, C, H, Rp, N> RetryService<S, C, H, Rp, N> {
+impl<S, C, H, Rp, N, P> RetryService<S, C, H, Rp, N, P> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -297,16 +324,17 @@ where
     }
 }
 
-impl<S, Req, C, H, Rp, N> Service<Req> for RetryService<S, C, H, Rp, N>
+impl<S, Req, C, H, Rp, N, P> Service<Req> for RetryService<S, C, H, Rp, N, P>
 where
     S: Service<Req> + Clone,
     S::Error: LiftError,
     Rp: Replay<Req> + Clone,
     RetryState<C, H, N>: Decide<S::Response, LiftedError<S::Error>>,
+    P: Deref<Target = RetryState<C, H, N>> + Decide<S::Response, LiftedError<S::Error>> + Clone,
 {
     type Response = S::Response;
     type Error = LiftedError<S::Error>;
-    type Future = CallFuture<Retried<ServiceAttempts<S, Req, Rp>, Arc<RetryState<C, H, N>>>>;
+    type Future = CallFuture<Retried<ServiceAttempts<S, Req, Rp>, P>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

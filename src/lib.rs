@@ -124,7 +124,7 @@
 //! | `queue.shed` | WARN | `policy = "queue"`, `name`, `reason` (`rejected_newest`, `dropped_oldest`, `timed_out`, `closed`), `queued`, `retry_after_ms` (the estimated wait of a full queue, when there is one) |
 //! | `rate_limit.rejected` | WARN | `policy = "rate-limiter"`, `name`, `weight`, `retry_after_ms` (none when the weight exceeds the burst) |
 //! | `rate_limit.waited` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `waited_ms` |
-//! | `rate_limit.wait_cancelled` | DEBUG | `policy = "rate-limiter"`, `name`, `weight` |
+//! | `rate_limit.wait_cancelled` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `given_back` |
 //! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
 //! | `breaker.transition` | WARN to open or forced open, INFO otherwise | `policy = "circuit-breaker"`, `name`, `from`, `to` (`closed`, `open`, `half_open`, `forced_open`, `disabled`), `failure_rate`, `slow_call_rate` (when a window decided it) |
 //! | `breaker.rejected` | DEBUG | `policy = "circuit-breaker"`, `name`, `retry_after_ms` |

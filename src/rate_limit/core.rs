@@ -199,8 +199,9 @@ pub struct RateLimitState {
 pub(crate) enum Grant {
     /// The permits are taken; go.
     Now,
-    /// The permits are reserved for `at`; sleep until then, and give them back if dropped.
-    Wait { at: Instant },
+    /// The permits are reserved for `at`, leaving the TAT at `tat`; sleep until then, and
+    /// offer them back ([`RateLimitState::give_back`]) if dropped.
+    Wait { at: Instant, tat: u64 },
     /// Not now: `retry_after` until a call of this weight would pass, `None` if never.
     Rejected { retry_after: Option<Duration> },
 }
@@ -269,6 +270,7 @@ impl RateLimitState {
                         None => Grant::Now,
                         Some(at) => Grant::Wait {
                             at: self.base + Duration::from_nanos(self.gcra.nanos(at)),
+                            tat: new_tat,
                         },
                     };
                 }
@@ -277,12 +279,21 @@ impl RateLimitState {
         }
     }
 
-    /// Gives back `weight` permits a waiter reserved and never used.
-    pub(crate) fn give_back(&self, weight: u32) {
+    /// Gives back `weight` permits a waiter reserved (leaving the TAT at `reserved`) and never
+    /// used, if no later reservation stands on them: returns whether it did.
+    ///
+    /// While a waiter waits, the TAT is at least its `reserved` (time has not reached its
+    /// moment, so nothing clamps the TAT, and only give-backs lower it), and it is exactly
+    /// `reserved` when every reservation made after it has been given back. Only then are its
+    /// permits the last ones and can be returned by moving the TAT back by their cost: the
+    /// limiter is then exactly as if the waiter had never come. A waiter with reservations
+    /// after it cannot return its permits without letting a newcomer share a later waiter's
+    /// moment (two calls where the rate allows one), so its permits go unused.
+    pub(crate) fn give_back(&self, weight: u32, reserved: u64) -> bool {
         let cost = self.gcra.cost(weight);
-        let _ = self
-            .tat
-            .fetch_update(AcqRel, Acquire, |tat| Some(tat.saturating_sub(cost)));
+        self.tat
+            .compare_exchange(reserved, reserved - cost, AcqRel, Acquire)
+            .is_ok()
     }
 
     /// Permits free now.
@@ -342,16 +353,20 @@ mod loom_tests {
         loom::model(|| {
             let s = state(1);
             assert_eq!(s.acquire_at(0, 1, false), Grant::Now);
-            assert!(matches!(s.acquire_at(0, 1, true), Grant::Wait { .. }));
+            let Grant::Wait { tat: reserved, .. } = s.acquire_at(0, 1, true) else {
+                panic!("the second caller reserves")
+            };
             let giver = {
                 let s = s.clone();
-                thread::spawn(move || s.give_back(1))
+                thread::spawn(move || s.give_back(1, reserved))
             };
             let other = s.acquire_at(0, 1, true);
-            giver.join().unwrap();
+            let given = giver.join().unwrap();
             assert!(matches!(other, Grant::Wait { .. }));
-            // Two cells held: the TAT is two periods ahead.
-            assert_eq!(s.tat.load(Acquire), 2 * s.gcra.m);
+            // Given back only if it was still the last reservation; either way the TAT
+            // counts exactly the cells still held (two, or three with the unused one).
+            let held = if given { 2 } else { 3 };
+            assert_eq!(s.tat.load(Acquire), held * s.gcra.m);
         });
     }
 }

@@ -29,11 +29,13 @@ pub enum RateLimitEvent {
         /// How long it waited.
         waited: Duration,
     },
-    /// A waiting call was dropped before its permits' moment and gave them back
+    /// A waiting call was dropped before its permits' moment
     /// (`tracing`: `rate_limit.wait_cancelled`, DEBUG).
     WaitCancelled {
-        /// The permits given back.
+        /// The permits it had reserved.
         weight: u32,
+        /// Whether they were given back: only when no later waiter reserved after it.
+        given_back: bool,
     },
 }
 
@@ -65,14 +67,15 @@ impl RateLimitEvent {
                 waited_ms = waited.as_millis() as u64,
                 "rate limiter admitted a call after a wait"
             ),
-            RateLimitEvent::WaitCancelled { weight } => tracing::event!(
+            RateLimitEvent::WaitCancelled { weight, given_back } => tracing::event!(
                 name: "rate_limit.wait_cancelled",
                 target: "failguard",
                 tracing::Level::DEBUG,
                 policy = "rate-limiter",
                 name = name.as_str(),
                 weight,
-                "a waiting call was dropped and gave its permits back"
+                given_back,
+                "a waiting call was dropped before its moment"
             ),
         }
     }

@@ -42,10 +42,12 @@ pin_project! {
     ///
     /// # Cancel safety
     ///
-    /// Dropping it while it waits gives its reserved permits back at once: the limiter is left
-    /// as if the call had never come (nothing else is given back, and nobody is woken: waiters
-    /// sleep until their own moments, which do not move). Once the call has started, its
-    /// permits are spent: a rate limits starts, not calls in flight.
+    /// Dropping it while it waits gives its reserved permits back at once if no later waiter
+    /// reserved after it, leaving the limiter as if the call had never come; otherwise its
+    /// moment goes unused (giving it back would let a newcomer share a later waiter's moment).
+    /// Nothing else is given back, and nobody is woken: waiters sleep until their own moments,
+    /// which never move. Once the call has started, its permits are spent: a rate limits
+    /// starts, not calls in flight.
     #[must_use = "futures do nothing unless polled"]
     pub struct RateLimitCall<Inner, H>
     where
@@ -66,9 +68,9 @@ pin_project! {
     {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Phase::Waiting { .. } = std::mem::replace(this.phase, Phase::Done) {
-                this.state.give_back(*this.weight);
-                let event = RateLimitEvent::WaitCancelled { weight: *this.weight };
+            if let Phase::Waiting { tat, .. } = std::mem::replace(this.phase, Phase::Done) {
+                let given_back = this.state.give_back(*this.weight, tat);
+                let event = RateLimitEvent::WaitCancelled { weight: *this.weight, given_back };
                 this.state.sinks.emit(&this.state.name, EventKind::RateLimit(event));
             }
         }
@@ -87,7 +89,11 @@ pin_project! {
 #[derive(Debug, Clone, Copy)]
 enum Phase {
     Start,
-    Waiting { since: Instant },
+    /// Sleeping until the reserved moment; `tat` is the TAT the reservation left.
+    Waiting {
+        since: Instant,
+        tat: u64,
+    },
     Running,
     Done,
 }
@@ -134,9 +140,10 @@ where
                 }
                 Phase::Start => match this.state.acquire(*this.weight, true) {
                     Grant::Now => *this.phase = Phase::Running,
-                    Grant::Wait { at } => {
+                    Grant::Wait { at, tat } => {
                         *this.phase = Phase::Waiting {
                             since: Instant::now(),
+                            tat,
                         };
                         this.timer.set(Timer::Armed {
                             sleep: tokio::time::sleep_until(at),
@@ -147,7 +154,7 @@ where
                         return Poll::Ready(Err(reject(this.state, *this.weight, retry_after)));
                     }
                 },
-                Phase::Waiting { since } => {
+                Phase::Waiting { since, .. } => {
                     let TimerProj::Armed { sleep } = this.timer.as_mut().project() else {
                         unreachable!("the timer is armed when waiting starts")
                     };

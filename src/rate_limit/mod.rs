@@ -26,7 +26,7 @@
 //! | none free, `max_wait` zero (the default) | `RateLimited` at once, on the first poll, with `retry_after` the exact time until one is |
 //! | none free, but one will be within `max_wait` | the call reserves it and sleeps until that moment, then runs |
 //! | none free within `max_wait` | `RateLimited` at once (no reservation) |
-//! | a waiting call is dropped | its reservation is given back at once |
+//! | a waiting call is dropped | its reservation is given back at once if it was the last in line; otherwise its moment goes unused |
 //! | a call asks for more permits than `burst` ([`call_weighted`](RateLimiter::call_weighted)) | `RateLimited` with no `retry_after`: it can never pass |
 //! | the limiter is idle | up to `burst` permits at once; the rest spaced by `T` |
 //!
@@ -38,12 +38,14 @@
 //!
 //! A waiting call reserves its permits when it is first polled and sleeps until its moment:
 //! waiters are served in the order they arrived (each one's moment is fixed when it reserves,
-//! and later reservations come after it), and a waiter is never woken by another. A waiter
-//! dropped before its moment gives its permits back, leaving the limiter as if it had never
-//! come: the waiters behind it keep their moments (none is woken early, none pays for it),
-//! and the freed permits go to the next caller that asks, who may therefore start before
-//! waiters that reserved later moments. A waiter whose moment has come has spent its permits,
-//! like any call that started: the limiter limits starts, not calls in flight.
+//! and later reservations come after it, so a newcomer never overtakes a waiter), and a
+//! waiter is never woken by another: moments never move. A waiter dropped before its moment
+//! gives its permits back when no waiter reserved after it (the last in line), leaving the
+//! limiter exactly as if it had never come. A waiter dropped with others behind it cannot:
+//! its moment would go to the next newcomer, who would then share a later waiter's moment
+//! (two calls where the rate allows one), so that moment goes unused instead: a limiter
+//! errs on the side of the rate. A waiter whose moment has come has spent its permits, like
+//! any call that started: the limiter limits starts, not calls in flight.
 //!
 //! # When the limiter admits
 //!

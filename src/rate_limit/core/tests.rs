@@ -59,8 +59,13 @@ impl Model {
         self.tat = self.tat.max(now) + u128::from(weight) * self.t;
     }
 
-    fn give_back(&mut self, weight: u32) {
-        self.tat = self.tat.saturating_sub(u128::from(weight) * self.t);
+    /// Gives back a reservation that left the TAT at `end`, if it is still the last one.
+    fn give_back(&mut self, weight: u32, end: u128) -> bool {
+        let last = self.tat == end;
+        if last {
+            self.tat -= u128::from(weight) * self.t;
+        }
+        last
     }
 }
 
@@ -68,15 +73,15 @@ impl Model {
 enum Op {
     /// Advance the clock by this many ns, then call with this weight, waiting or not.
     Call { after: u64, weight: u32, wait: bool },
-    /// The oldest reservation still held is dropped before its time.
-    Drop,
+    /// A reservation still held (the newest, or the oldest) is dropped before its time.
+    Drop { newest: bool },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         8 => (0u64..400_000_000, 1u32..4, any::<bool>())
             .prop_map(|(after, weight, wait)| Op::Call { after, weight, wait }),
-        1 => Just(Op::Drop),
+        2 => any::<bool>().prop_map(|newest| Op::Drop { newest }),
     ]
 }
 
@@ -98,12 +103,12 @@ proptest! {
         let s = state(count, period, burst, max_wait);
         let mut model = Model::new(count, period, burst);
         let mut now = 0u64;
-        let mut held: std::collections::VecDeque<(u64, u32)> = Default::default();
+        let mut held: std::collections::VecDeque<(u64, u32, u64, u128)> = Default::default();
         for op in ops {
             match op {
                 Op::Call { after, weight, wait } => {
                     now += after;
-                    held.retain(|&(at, _)| at > now);
+                    held.retain(|&(at, ..)| at > now);
                     let got = s.acquire_at(now, weight, wait);
                     if model.conforms(now, weight) {
                         prop_assert_eq!(got, Grant::Now);
@@ -125,21 +130,21 @@ proptest! {
                             prop_assert_eq!(after.as_nanos() as u64, at - now);
                             prop_assert!(!wait || at - now > max_wait.as_nanos() as u64);
                         }
-                        (Grant::Wait { at: when }, Some(at)) => {
+                        (Grant::Wait { at: when, tat }, Some(at)) => {
                             prop_assert!(wait);
                             let when = (when - s.base).as_nanos() as u64;
                             prop_assert_eq!(when, at);
                             prop_assert!(at - now <= max_wait.as_nanos() as u64);
                             model.take(now, weight);
-                            held.push_back((at, weight));
+                            held.push_back((at, weight, tat, model.tat));
                         }
                         (got, earliest) => prop_assert!(false, "{got:?} vs {earliest:?}"),
                     }
                 }
-                Op::Drop => {
-                    if let Some((_, weight)) = held.pop_front() {
-                        s.give_back(weight);
-                        model.give_back(weight);
+                Op::Drop { newest } => {
+                    let dropped = if newest { held.pop_back() } else { held.pop_front() };
+                    if let Some((_, weight, tat, end)) = dropped {
+                        prop_assert_eq!(s.give_back(weight, tat), model.give_back(weight, end));
                     }
                 }
             }

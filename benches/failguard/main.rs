@@ -10,6 +10,7 @@ mod breaker;
 mod bulkhead;
 mod lift;
 mod queue;
+mod rate_limit;
 mod retry;
 mod support;
 mod timeout;
@@ -21,6 +22,7 @@ criterion_group!(
     lift::bench,
     timeout::bench,
     queue::bench,
+    rate_limit::bench,
     retry::bench
 );
 criterion_main!(benches);

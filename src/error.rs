@@ -124,7 +124,7 @@ impl<E> Error<E> {
     }
 
     /// How long to wait before trying again, when the rejecting policy knows: when an open
-    /// circuit will let calls through again (a promise), or about how long a full bulkhead or
+    /// circuit will let calls through again or a rate limiter will have a permit (promises), or about how long a full bulkhead or
     /// queue would keep a newcomer waiting (an estimate from what it has seen; see
     /// [`BulkheadFull::retry_after`] and [`QueueFull::retry_after`]). `None` for the
     /// operation's own errors and for rejections without a hint.

@@ -94,7 +94,7 @@ impl<'a> Event<'a> {
     }
 
     /// The kind of policy it happened to, as in `tracing` events and errors: `"circuit-breaker"`,
-    /// `"bulkhead"`, `"fallback"`, `"queue"`, `"retry"` or `"timeout"`.
+    /// `"bulkhead"`, `"fallback"`, `"queue"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
     pub fn policy(&self) -> &'static str {
         match self.kind {
             EventKind::Breaker(_) => "circuit-breaker",

@@ -14,9 +14,25 @@
 //! other call came. A call of `n` permits at `now` passes when
 //! `max(TAT, now) + n·T - now <= burst·T` (with `T = period / count`), and moves the TAT to
 //! `max(TAT, now) + n·T`: one compare-and-swap, no lock, no allocation, no background task.
-//! The arithmetic is exact and cannot overflow (the core's notes say how), so a limiter of 3
-//! per second lets through exactly `3t + burst` calls in any `t` seconds, after a million
-//! calls as after one.
+//!
+//! # Exact arithmetic
+//!
+//! `T` is rarely a whole number of nanoseconds (a third of a second is not), and rounding it
+//! drifts: one extra call every few hundred million at 3 a second, sooner at higher rates. So
+//! the limiter counts time in units chosen so that `T` is a whole number of them: with
+//! `period / count` reduced to `p / q` ns, `T` is `m = ceil(p / q)` units, a unit is `T / m`
+//! (between half a nanosecond and one), and a clock reading of `t` ns is
+//! `floor(t · q · m / p)` units, computed in 128 bits. Every permit moves the TAT by exactly
+//! `m`: nothing accumulates, so permit `i` of 3 a second from a quiet start is free at exactly
+//! `ceil(i / 3)` seconds to the nanosecond, for the 3,000,000th as for the first, and a greedy
+//! caller gets exactly `floor(rate · t) + burst` calls in the first `t`. The one rounding is
+//! of each clock reading, down to a unit (under a nanosecond), and does not accumulate; it
+//! means a window of `t` starting at an arbitrary instant holds at most
+//! `floor(rate · (t + 1 ns)) + burst` calls.
+//!
+//! No overflow at any accepted rate: the period is at most [`MAX_PERIOD`] and the burst spans
+//! at most 2^62 units, so every product fits 128 bits, and the unit count fits 64 bits for
+//! 292 years of uptime (after which it saturates, rather than wrapping).
 //!
 //! # Semantics
 //!

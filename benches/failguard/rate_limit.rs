@@ -52,7 +52,35 @@ fn uncontended(c: &mut Criterion) {
         b.iter_custom(|iters| time_async(&rt, iters, op))
     });
 
+    // The floor of any limiter driven by tokio's clock (so the paused clock drives it): one
+    // clock read.
+    group.bench_function(BenchmarkId::new("floor", "tokio Instant::now"), |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(tokio::time::Instant::now());
+            }
+            start.elapsed()
+        })
+    });
+
     let limiter = failguard();
+    // A rate whose spacing is no whole number of nanoseconds: the unit conversion's multiply
+    // and divide.
+    let thirds = RateLimiter::builder()
+        .rate(999_999_999, Duration::from_secs(1))
+        .burst(u32::MAX)
+        .build()
+        .unwrap();
+    group.bench_function(BenchmarkId::new("failguard", "check, inexact spacing"), |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(thirds.check().is_ok());
+            }
+            start.elapsed()
+        })
+    });
     group.bench_function(BenchmarkId::new("failguard", "check"), |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {

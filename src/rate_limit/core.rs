@@ -58,6 +58,9 @@ pub(crate) struct Gcra {
     tolerance: u64,
     /// `q · m`: units per `p` ns.
     qm: u128,
+    /// `q · m - p` (less than `q`): the units a reading gains over its nanoseconds, per `p` ns.
+    /// Zero when `T` is a whole number of nanoseconds: a unit is then a nanosecond.
+    extra: u64,
     /// `p`.
     p: u128,
     burst: u32,
@@ -107,15 +110,25 @@ impl Gcra {
             m: m as u64,
             tolerance: tolerance as u64,
             qm: q * m,
+            extra: (q * m - p) as u64,
             p,
             burst,
         })
     }
 
-    /// `ns` nanoseconds after the base, in units (rounded down).
+    /// `ns` nanoseconds after the base, in units (rounded down): `ns · q·m / p`, which is
+    /// `ns + ns · extra / p`. No division at all when `T` is whole nanoseconds, a 64-bit one
+    /// while `ns · extra` fits 64 bits, a 128-bit one (a library call, several times slower)
+    /// only beyond that.
     #[inline]
     pub(crate) fn units(&self, ns: u64) -> u64 {
-        u64::try_from(u128::from(ns) * self.qm / self.p).unwrap_or(u64::MAX)
+        if self.extra == 0 {
+            return ns;
+        }
+        match ns.checked_mul(self.extra) {
+            Some(x) => ns.saturating_add(x / self.p as u64),
+            None => u64::try_from(u128::from(ns) * self.qm / self.p).unwrap_or(u64::MAX),
+        }
     }
 
     /// The first nanosecond at which the clock reads at least `units` (rounded up).

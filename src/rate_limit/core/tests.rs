@@ -235,3 +235,18 @@ fn a_period_is_exactly_count_permits() {
         assert_eq!(g.nanos(g.units(period_ns)), period_ns);
     }
 }
+
+proptest! {
+    /// The conversion's fast paths (no division, a 64-bit one) agree with the 128-bit formula.
+    #[test]
+    fn every_path_of_the_unit_conversion_agrees(
+        count in 1u64..=1_000_000_000,
+        period_ns in 1_000_000_000u64..=10_000_000_000,
+        ns in any::<u64>(),
+    ) {
+        let g = Gcra::new(count, Duration::from_nanos(period_ns), 1).unwrap();
+        let exact = u64::try_from(u128::from(ns) * g.qm / g.p).unwrap_or(u64::MAX);
+        prop_assert_eq!(g.units(ns), exact);
+        prop_assert_eq!(g.units(ns >> 30), u64::try_from(u128::from(ns >> 30) * g.qm / g.p).unwrap());
+    }
+}

@@ -72,15 +72,18 @@ fn uncontended(c: &mut Criterion) {
         .burst(u32::MAX)
         .build()
         .unwrap();
-    group.bench_function(BenchmarkId::new("failguard", "check, inexact spacing"), |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                black_box(thirds.check().is_ok());
-            }
-            start.elapsed()
-        })
-    });
+    group.bench_function(
+        BenchmarkId::new("failguard", "check, inexact spacing"),
+        |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(thirds.check().is_ok());
+                }
+                start.elapsed()
+            })
+        },
+    );
     group.bench_function(BenchmarkId::new("failguard", "check"), |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {

@@ -23,8 +23,8 @@ use tower::{Service, ServiceBuilder, ServiceExt};
 
 const MS: Duration = Duration::from_millis(1);
 
-fn ok() -> impl std::future::Future<Output = Result<(), io::Error>> {
-    async { Ok(()) }
+async fn ok() -> Result<(), io::Error> {
+    Ok(())
 }
 
 fn limited(result: Result<(), Error<io::Error>>) -> RateLimited {

@@ -164,7 +164,8 @@ const DEFAULT_NAME: Name = Name::from_static("rate-limiter");
 ///
 /// # Cancel safety
 ///
-/// Dropping a waiting call gives its reserved permits back at once; see [`RateLimitCall`](crate::parts::RateLimitCall).
+/// Dropping a waiting call gives its reserved permits back at once when it is the last in line,
+/// and otherwise leaves its moment unused; see [`parts::RateLimitCall`](crate::parts::RateLimitCall).
 ///
 /// # Examples
 ///

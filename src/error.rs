@@ -20,6 +20,7 @@ use crate::Name;
 pub use crate::breaker::CircuitOpen;
 pub use crate::bulkhead::{BulkheadFull, BulkheadFullReason};
 pub use crate::queue::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout};
+pub use crate::rate_limit::RateLimited;
 pub use crate::timeout::Elapsed;
 
 /// The error of a call made through failguard policies.
@@ -104,6 +105,11 @@ pub enum Error<E> {
     /// [`retry_after`](CircuitOpen::retry_after) says when it may let calls through again.
     #[error(transparent)]
     CircuitOpen(CircuitOpen),
+    /// A [`RateLimiter`](crate::RateLimiter) had no permit now (or within its `max_wait`):
+    /// the call was not made. [`retry_after`](RateLimited::retry_after) says exactly when a
+    /// permit will be free.
+    #[error(transparent)]
+    RateLimited(RateLimited),
 }
 
 impl<E> Error<E> {
@@ -118,7 +124,7 @@ impl<E> Error<E> {
     }
 
     /// How long to wait before trying again, when the rejecting policy knows: when an open
-    /// circuit will let calls through again (a promise), or about how long a full bulkhead or
+    /// circuit will let calls through again or a rate limiter will have a permit (promises), or about how long a full bulkhead or
     /// queue would keep a newcomer waiting (an estimate from what it has seen; see
     /// [`BulkheadFull::retry_after`] and [`QueueFull::retry_after`]). `None` for the
     /// operation's own errors and for rejections without a hint.
@@ -198,6 +204,7 @@ impl<E> Error<E> {
             Error::QueueClosed(e) => Some(Rejection::QueueClosed(e.clone())),
             Error::BulkheadFull(e) => Some(Rejection::BulkheadFull(e.clone())),
             Error::CircuitOpen(e) => Some(Rejection::CircuitOpen(e.clone())),
+            Error::RateLimited(e) => Some(Rejection::RateLimited(e.clone())),
         }
     }
 
@@ -220,6 +227,7 @@ impl<E> Error<E> {
             Error::QueueClosed(e) => Error::QueueClosed(e),
             Error::BulkheadFull(e) => Error::BulkheadFull(e),
             Error::CircuitOpen(e) => Error::CircuitOpen(e),
+            Error::RateLimited(e) => Error::RateLimited(e),
         }
     }
 }
@@ -233,6 +241,7 @@ impl<E> From<Rejection> for Error<E> {
             Rejection::QueueClosed(e) => Error::QueueClosed(e),
             Rejection::BulkheadFull(e) => Error::BulkheadFull(e),
             Rejection::CircuitOpen(e) => Error::CircuitOpen(e),
+            Rejection::RateLimited(e) => Error::RateLimited(e),
         }
     }
 }
@@ -277,6 +286,9 @@ pub enum Rejection {
     /// A [`CircuitBreaker`](crate::CircuitBreaker) was open.
     #[error(transparent)]
     CircuitOpen(CircuitOpen),
+    /// A [`RateLimiter`](crate::RateLimiter) had no permit.
+    #[error(transparent)]
+    RateLimited(RateLimited),
 }
 
 impl Rejection {
@@ -295,6 +307,7 @@ impl Rejection {
             Rejection::QueueFull(e) => e.retry_after(),
             Rejection::BulkheadFull(e) => e.retry_after(),
             Rejection::CircuitOpen(e) => e.retry_after(),
+            Rejection::RateLimited(e) => e.retry_after(),
         }
     }
 
@@ -317,6 +330,7 @@ impl Rejection {
             Rejection::QueueClosed(e) => e.name(),
             Rejection::BulkheadFull(e) => e.name(),
             Rejection::CircuitOpen(e) => e.name(),
+            Rejection::RateLimited(e) => e.name(),
         }
     }
 
@@ -336,6 +350,7 @@ impl Rejection {
             }
             Rejection::BulkheadFull(_) => "bulkhead",
             Rejection::CircuitOpen(_) => "circuit-breaker",
+            Rejection::RateLimited(_) => "rate-limiter",
         }
     }
 }
@@ -467,6 +482,7 @@ impl PolicyError for BoxError {
             Rejection::QueueClosed(e) => Box::new(e),
             Rejection::BulkheadFull(e) => Box::new(e),
             Rejection::CircuitOpen(e) => Box::new(e),
+            Rejection::RateLimited(e) => Box::new(e),
         }
     }
 
@@ -488,6 +504,9 @@ impl PolicyError for BoxError {
         }
         if let Some(e) = self.downcast_ref::<CircuitOpen>() {
             return Some(Rejection::CircuitOpen(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<RateLimited>() {
+            return Some(Rejection::RateLimited(e.clone()));
         }
         None
     }

@@ -44,7 +44,7 @@ use std::{fmt, sync::Arc};
 
 use crate::{
     Name, breaker::BreakerEvent, bulkhead::BulkheadEvent, fallback::FallbackEvent,
-    queue::QueueEvent, retry::RetryEvent, timeout::TimeoutEvent,
+    queue::QueueEvent, rate_limit::RateLimitEvent, retry::RetryEvent, timeout::TimeoutEvent,
 };
 
 /// Something that happened to a policy: the policy's name and what happened.
@@ -79,6 +79,8 @@ pub enum EventKind<'a> {
     Fallback(FallbackEvent),
     /// A queue's event.
     Queue(QueueEvent),
+    /// A rate limiter's event.
+    RateLimit(RateLimitEvent),
     /// A retry's event.
     Retry(RetryEvent),
     /// A timeout's event.
@@ -92,13 +94,14 @@ impl<'a> Event<'a> {
     }
 
     /// The kind of policy it happened to, as in `tracing` events and errors: `"circuit-breaker"`,
-    /// `"bulkhead"`, `"fallback"`, `"queue"`, `"retry"` or `"timeout"`.
+    /// `"bulkhead"`, `"fallback"`, `"queue"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
     pub fn policy(&self) -> &'static str {
         match self.kind {
             EventKind::Breaker(_) => "circuit-breaker",
             EventKind::Bulkhead(_) => "bulkhead",
             EventKind::Fallback(_) => "fallback",
             EventKind::Queue(_) => "queue",
+            EventKind::RateLimit(_) => "rate-limiter",
             EventKind::Retry(_) => "retry",
             EventKind::Timeout(_) => "timeout",
         }
@@ -122,6 +125,7 @@ impl<'a> Event<'a> {
             EventKind::Bulkhead(e) => e.trace(self.name),
             EventKind::Fallback(e) => e.trace(self.name),
             EventKind::Queue(e) => e.trace(self.name),
+            EventKind::RateLimit(e) => e.trace(self.name),
             EventKind::Retry(e) => e.trace(self.name),
             EventKind::Timeout(e) => e.trace(self.name),
         }

@@ -13,6 +13,7 @@
 //! | [`CircuitBreaker`] | stops calling a failing dependency (count or time window, failure and slow-call rates), probes for its recovery with a bounded number of calls | [`Error::CircuitOpen`] |
 //! | [`Retry`] | calls again after a failure, with an exact, capped backoff, within attempts, elapsed time and a shared [`RetryBudget`](retry::RetryBudget) | — (the last outcome) |
 //! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
+//! | [`RateLimiter`] | at most N calls per period with a bounded burst (exact GCRA on one atomic word), rejecting with the exact `retry_after` or waiting up to `max_wait` | [`Error::RateLimited`] |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
 //! # Quick start
@@ -80,7 +81,8 @@
 //! order, and why:
 //!
 //! 1. **fallback**: outermost, so it also answers for every rejection below it;
-//! 2. **bulkhead / queue**: limit concurrency before spending anything else on a call;
+//! 2. **bulkhead / queue / rate limiter**: limit concurrency and rate before spending anything
+//!    else on a call;
 //! 3. **overall timeout**: bounds the whole operation, retries and their waits included;
 //! 4. **retry** (with a budget): re-runs everything below it;
 //! 5. **circuit breaker**: sees every attempt, so each failed attempt counts;
@@ -123,6 +125,9 @@
 //! | `fallback.applied` | INFO | `policy = "fallback"`, `name`, `rejection` (the rejecting policy, if any) |
 //! | `bulkhead.rejected` | WARN | `policy = "bulkhead"`, `name`, `reason` (`full`, `wait_timed_out`), `max_concurrent`, `retry_after_ms` (the estimated wait, when there is one) |
 //! | `queue.shed` | WARN | `policy = "queue"`, `name`, `reason` (`rejected_newest`, `dropped_oldest`, `timed_out`, `closed`), `queued`, `retry_after_ms` (the estimated wait of a full queue, when there is one) |
+//! | `rate_limit.rejected` | WARN | `policy = "rate-limiter"`, `name`, `weight`, `retry_after_ms` (none when the weight exceeds the burst) |
+//! | `rate_limit.waited` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `waited_ms` |
+//! | `rate_limit.wait_cancelled` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `given_back` |
 //! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
 //! | `breaker.transition` | WARN to open or forced open, INFO otherwise | `policy = "circuit-breaker"`, `name`, `from`, `to` (`closed`, `open`, `half_open`, `forced_open`, `disabled`), `failure_rate`, `slow_call_rate` (when a window decided it) |
 //! | `breaker.rejected` | DEBUG | `policy = "circuit-breaker"`, `name`, `retry_after_ms` |
@@ -176,6 +181,7 @@ mod outcome;
 pub mod parts;
 pub mod policy;
 pub mod queue;
+pub mod rate_limit;
 pub mod retry;
 #[allow(dead_code)]
 mod sync;
@@ -193,6 +199,7 @@ pub use outcome::{Classify, ErrorIsFailure, FailureIf, Outcome};
 pub(crate) use parts::{Operation, OperationMut};
 pub use policy::{Policy, Wrap};
 pub use queue::Queue;
+pub use rate_limit::RateLimiter;
 pub use retry::{Retry, Retryable};
 pub use timeout::Timeout;
 

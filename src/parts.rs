@@ -55,6 +55,10 @@ pub use crate::policy::{
     optional::{Optional, OptionalCall},
 };
 pub use crate::queue::apply::Queued;
+pub use crate::rate_limit::{
+    core::RateLimitState,
+    future::{Limited, RateLimitCall},
+};
 #[cfg(feature = "tower")]
 pub use crate::retry::layer::ServiceAttempts;
 pub use crate::retry::{

@@ -563,3 +563,33 @@ async fn without_a_recorder_the_listener_counts_nothing_and_costs_no_failure() {
     assert!(prom.render().is_empty());
     assert_eq!(breaker.snapshot().calls, 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limiter_counts_its_rejections_and_a_fallback_names_it() {
+    let (recorder, prom) = recorder();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let limiter = failguard::RateLimiter::builder()
+        .per_second(1)
+        .burst(1)
+        .name("tenant")
+        .listener(MetricsListener::new())
+        .build()
+        .unwrap();
+    let fallback = Fallback::value(0)
+        .name("shed")
+        .listener(MetricsListener::new());
+    let policy = fallback.wrap(limiter);
+    for _ in 0..3 {
+        assert_eq!(policy.call(|| async { Ok::<_, &str>(0) }).await.unwrap(), 0);
+    }
+    let r = Scrape::of(&prom, "rate-limiter", "tenant");
+    assert_eq!(
+        r.get("failguard_rejections_total failguard_reason=\"rate_limited\""),
+        2.0
+    );
+    let f = Scrape::of(&prom, "fallback", "shed");
+    assert_eq!(
+        f.get("failguard_fallbacks_total failguard_reason=\"rate-limiter\""),
+        2.0
+    );
+}

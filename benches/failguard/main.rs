@@ -12,6 +12,7 @@ mod bulkhead;
 mod lift;
 mod metrics;
 mod queue;
+mod rate_limit;
 mod retry;
 mod support;
 mod timeout;
@@ -23,6 +24,7 @@ criterion_group!(
     lift::bench,
     timeout::bench,
     queue::bench,
+    rate_limit::bench,
     retry::bench,
     metrics::bench
 );

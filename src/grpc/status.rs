@@ -16,8 +16,7 @@ use crate::{BoxError, Error, PolicyError, Rejection, error::QueueClosedReason};
 /// | `QueueClosed` (shut down, workers stopped) | `UNAVAILABLE` | the client cannot make calls now |
 /// | `QueueClosed` (the work panicked) | `INTERNAL` | an invariant broke |
 ///
-/// A rate limiter's rejection, when failguard has one, will be `RESOURCE_EXHAUSTED` too, the code
-/// gRPC APIs answer an exceeded quota or rate with.
+/// | `RateLimited` | `RESOURCE_EXHAUSTED` | the code gRPC APIs answer an exceeded quota or rate with |
 ///
 /// ```
 /// use std::time::Duration;
@@ -31,9 +30,10 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
     match rejection {
         Rejection::CircuitOpen(_) => Code::Unavailable,
         Rejection::Timeout(_) => Code::DeadlineExceeded,
-        Rejection::BulkheadFull(_) | Rejection::QueueFull(_) | Rejection::QueueTimeout(_) => {
-            Code::ResourceExhausted
-        }
+        Rejection::BulkheadFull(_)
+        | Rejection::QueueFull(_)
+        | Rejection::QueueTimeout(_)
+        | Rejection::RateLimited(_) => Code::ResourceExhausted,
         Rejection::QueueClosed(closed) => match closed.reason() {
             QueueClosedReason::Panicked => Code::Internal,
             QueueClosedReason::ShutDown | QueueClosedReason::WorkerStopped => Code::Unavailable,

@@ -15,6 +15,7 @@ use crate::{
     events::{Event, EventKind, Listener},
     fallback::FallbackEvent,
     queue::QueueEvent,
+    rate_limit::RateLimitEvent,
     retry::RetryEvent,
     timeout::TimeoutEvent,
 };
@@ -168,6 +169,9 @@ enum Handles {
     Timeout {
         elapsed: Counter,
     },
+    RateLimit {
+        rejected: Counter,
+    },
     Fallback {
         fallbacks: Family,
     },
@@ -235,11 +239,21 @@ impl Series {
             EventKind::Timeout(_) => Handles::Timeout {
                 elapsed: of.counter(REJECTIONS, Some((REASON, "elapsed"))),
             },
+            EventKind::RateLimit(_) => Handles::RateLimit {
+                rejected: of.counter(REJECTIONS, Some((REASON, "rate_limited"))),
+            },
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(
                     FALLBACKS,
                     REASON,
-                    &["error", "timeout", "circuit-breaker", "bulkhead", "queue"],
+                    &[
+                        "error",
+                        "timeout",
+                        "circuit-breaker",
+                        "bulkhead",
+                        "queue",
+                        "rate-limiter",
+                    ],
                 ),
             },
         };
@@ -315,6 +329,10 @@ impl Series {
             (Handles::Timeout { elapsed }, EventKind::Timeout(TimeoutEvent::Elapsed { .. })) => {
                 elapsed.increment(1)
             }
+            (
+                Handles::RateLimit { rejected },
+                EventKind::RateLimit(RateLimitEvent::Rejected { .. }),
+            ) => rejected.increment(1),
             (
                 Handles::Fallback { fallbacks },
                 EventKind::Fallback(FallbackEvent::Applied { rejection }),

@@ -111,6 +111,7 @@ macro_rules! borrowing_around {
 borrowing_around!(
     [] crate::Timeout,
     [] crate::Bulkhead,
+    [] crate::RateLimiter,
     [C,] crate::CircuitBreaker<C>,
     [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,

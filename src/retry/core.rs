@@ -54,6 +54,7 @@ impl<E, F: Fn(&E) -> bool> RetryError<E> for F {
 /// | `QueueTimeout` (momentary overload) | yes, after the backoff |
 /// | `CircuitOpen` with a `retry_after` | yes, but no sooner than `retry_after` (and not at all when that is beyond the backoff's cap: the breaker promises to reject until then) |
 /// | `CircuitOpen` without one (forced open) | no: nobody knows when it will pass |
+/// | `RateLimited` | yes, but no sooner than its exact `retry_after` (a promise, as an open circuit's: not at all when it is beyond the backoff's cap); not when the call's weight exceeds the burst (no `retry_after`: it can never pass) |
 /// | `QueueClosed` (shut down, workers gone, or the work panicked) | no: it will not get better by trying again |
 ///
 /// ```
@@ -69,6 +70,7 @@ impl<E: PolicyError> RetryError<E> for Transient {
             None => true,
             Some(rejection) => match rejection {
                 Rejection::CircuitOpen(open) => open.retry_after().is_some(),
+                Rejection::RateLimited(limited) => limited.retry_after().is_some(),
                 Rejection::QueueClosed(_) => false,
                 Rejection::Timeout(_)
                 | Rejection::BulkheadFull(_)
@@ -395,7 +397,7 @@ where
         // cap, and try; giving up on a guess would turn a brief overload into a failure.
         if let Err(error) = outcome {
             match error.rejection().map(|r| (r.retry_after(), r)) {
-                Some((Some(after), Rejection::CircuitOpen(_))) => {
+                Some((Some(after), Rejection::CircuitOpen(_) | Rejection::RateLimited(_))) => {
                     if after > cap {
                         self.emit(RetryEvent::Exhausted {
                             attempts: made,
@@ -476,6 +478,7 @@ fn reason<T, E: PolicyError>(outcome: &Result<T, E>) -> Option<RetryReason> {
         None => Some(RetryReason::Error),
         Some(Rejection::QueueClosed(_)) => None,
         Some(Rejection::CircuitOpen(open)) if open.retry_after().is_none() => None,
+        Some(Rejection::RateLimited(limited)) if limited.retry_after().is_none() => None,
         Some(rejection) => Some(RetryReason::Rejection(rejection.policy())),
     }
 }

@@ -18,6 +18,7 @@ mod bulkhead;
 mod config;
 mod fallback;
 mod queue;
+mod rate_limit;
 mod retry;
 mod timeout;
 

@@ -186,6 +186,7 @@ pub mod retry;
 #[allow(dead_code)]
 mod sync;
 pub mod timeout;
+mod timer;
 
 pub use breaker::CircuitBreaker;
 pub use bulkhead::Bulkhead;

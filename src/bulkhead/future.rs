@@ -1,12 +1,11 @@
 use std::{
-    future::Future,
     ops::Deref,
     pin::Pin,
     task::{Context, Poll, ready},
 };
 
+use crate::timer::LazySleep;
 use pin_project_lite::pin_project;
-use tokio::time::Sleep;
 
 use super::{
     BulkheadEvent,
@@ -53,7 +52,7 @@ pin_project! {
         #[pin]
         inner: Inner,
         #[pin]
-        timer: Timer,
+        timer: LazySleep,
         phase: Phase,
         state: H,
     }
@@ -77,15 +76,6 @@ pin_project! {
     }
 }
 
-pin_project! {
-    #[project = TimerProj]
-    #[derive(Debug)]
-    enum Timer {
-        Unarmed,
-        Armed { #[pin] sleep: Sleep },
-    }
-}
-
 #[derive(Debug)]
 enum Phase {
     Start,
@@ -106,7 +96,7 @@ where
     fn start(&self) -> Self::Call {
         BulkheadCall {
             inner: self.op.start(),
-            timer: Timer::Unarmed,
+            timer: LazySleep::Unarmed,
             phase: Phase::Start,
             state: self
                 .state
@@ -141,9 +131,7 @@ where
                     }
                     Admission::Wait(waiter) => {
                         *this.phase = Phase::Waiting(waiter);
-                        this.timer.set(Timer::Armed {
-                            sleep: tokio::time::sleep(this.state.max_wait),
-                        });
+                        this.timer.as_mut().arm_once(this.state.max_wait);
                     }
                     Admission::Rejected(hint) => {
                         *this.phase = Phase::Done;
@@ -157,10 +145,7 @@ where
                         admitted(this.state);
                         continue;
                     }
-                    let TimerProj::Armed { sleep } = this.timer.as_mut().project() else {
-                        unreachable!("the timer is armed when waiting starts")
-                    };
-                    ready!(sleep.poll(cx));
+                    ready!(this.timer.as_mut().poll_fired(cx));
                     match this.state.expire(waiter) {
                         // Granted just as the wait ran out: the permit wins.
                         Expiry::Granted => {
@@ -187,7 +172,7 @@ impl<Inner, H: Deref<Target = BulkheadState>> BulkheadCall<Inner, H> {
     pub(crate) fn lent(inner: Inner, state: H) -> Self {
         Self {
             inner,
-            timer: Timer::Unarmed,
+            timer: LazySleep::Unarmed,
             phase: Phase::Start,
             state,
         }

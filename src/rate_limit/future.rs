@@ -1,12 +1,13 @@
 use std::{
-    future::Future,
     ops::Deref,
     pin::Pin,
     task::{Context, Poll, ready},
 };
 
 use pin_project_lite::pin_project;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
+
+use crate::timer::LazySleep;
 
 use super::{
     RateLimitEvent,
@@ -56,7 +57,7 @@ pin_project! {
         #[pin]
         inner: Inner,
         #[pin]
-        timer: Timer,
+        timer: LazySleep,
         phase: Phase,
         weight: u32,
         state: H,
@@ -74,15 +75,6 @@ pin_project! {
                 this.state.sinks.emit(&this.state.name, EventKind::RateLimit(event));
             }
         }
-    }
-}
-
-pin_project! {
-    #[project = TimerProj]
-    #[derive(Debug)]
-    enum Timer {
-        Unarmed,
-        Armed { #[pin] sleep: Sleep },
     }
 }
 
@@ -110,7 +102,7 @@ where
     fn start(&self) -> Self::Call {
         RateLimitCall {
             inner: self.op.start(),
-            timer: Timer::Unarmed,
+            timer: LazySleep::Unarmed,
             phase: Phase::Start,
             weight: self.weight,
             state: self
@@ -145,9 +137,7 @@ where
                             since: Instant::now(),
                             tat,
                         };
-                        this.timer.set(Timer::Armed {
-                            sleep: tokio::time::sleep_until(at),
-                        });
+                        this.timer.as_mut().arm_at(at);
                     }
                     Grant::Rejected { retry_after } => {
                         *this.phase = Phase::Done;
@@ -155,10 +145,7 @@ where
                     }
                 },
                 Phase::Waiting { since, .. } => {
-                    let TimerProj::Armed { sleep } = this.timer.as_mut().project() else {
-                        unreachable!("the timer is armed when waiting starts")
-                    };
-                    ready!(sleep.poll(cx));
+                    ready!(this.timer.as_mut().poll_fired(cx));
                     *this.phase = Phase::Running;
                     let event = RateLimitEvent::Waited {
                         weight: *this.weight,
@@ -180,7 +167,7 @@ impl<Inner, H: Deref<Target = RateLimitState>> RateLimitCall<Inner, H> {
     pub(crate) fn lent(inner: Inner, state: H, weight: u32) -> Self {
         Self {
             inner,
-            timer: Timer::Unarmed,
+            timer: LazySleep::Unarmed,
             phase: Phase::Start,
             weight,
             state,

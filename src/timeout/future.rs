@@ -1,12 +1,11 @@
 use std::{
     borrow::Borrow,
-    future::Future,
     pin::Pin,
     task::{Context, Poll, ready},
 };
 
+use crate::timer::LazySleep;
 use pin_project_lite::pin_project;
-use tokio::time::Sleep;
 
 use super::{Timeout, TimeoutEvent};
 use crate::{
@@ -41,17 +40,7 @@ pin_project! {
         #[pin]
         inner: Inner,
         #[pin]
-        timer: Timer,
-    }
-}
-
-pin_project! {
-    // Armed lazily: a call that is ready on its first poll never touches the clock.
-    #[project = TimerProj]
-    #[derive(Debug)]
-    enum Timer {
-        Unarmed,
-        Armed { #[pin] sleep: Sleep },
+        timer: LazySleep,
     }
 }
 
@@ -67,7 +56,7 @@ where
     fn start(&self) -> Self::Call {
         TimeoutCall {
             inner: self.op.start(),
-            timer: Timer::Unarmed,
+            timer: LazySleep::Unarmed,
         }
     }
 
@@ -86,15 +75,9 @@ where
             return Poll::Ready(result);
         }
         let timeout = self.timeout.borrow();
-        if let TimerProj::Unarmed = this.timer.as_mut().project() {
-            this.timer.set(Timer::Armed {
-                sleep: tokio::time::sleep(timeout.duration),
-            });
-        }
-        let TimerProj::Armed { sleep } = this.timer.project() else {
-            unreachable!("the timer was armed above")
-        };
-        ready!(sleep.poll(cx));
+        // Armed lazily: a call that is ready on its first poll never touches the clock.
+        this.timer.as_mut().arm_once(timeout.duration);
+        ready!(this.timer.poll_fired(cx));
         Poll::Ready(Err(elapsed(timeout)))
     }
 }
@@ -104,7 +87,7 @@ impl<Inner> TimeoutCall<Inner> {
     pub(crate) fn lent(inner: Inner) -> Self {
         Self {
             inner,
-            timer: Timer::Unarmed,
+            timer: LazySleep::Unarmed,
         }
     }
 }

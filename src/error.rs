@@ -17,6 +17,7 @@ use std::{borrow::Cow, error::Error as StdError, fmt, time::Duration};
 use crate::Name;
 
 // Each policy's rejection lives in its folder; this is the one list of them.
+pub use crate::adaptive::ConcurrencyLimited;
 pub use crate::breaker::CircuitOpen;
 pub use crate::bulkhead::{BulkheadFull, BulkheadFullReason};
 pub use crate::queue::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout};
@@ -110,6 +111,12 @@ pub enum Error<E> {
     /// permit will be free.
     #[error(transparent)]
     RateLimited(RateLimited),
+    /// An [`AdaptiveLimit`](crate::adaptive::AdaptiveLimit) had no room under its current limit
+    /// (and no room or time to wait): the call was not made.
+    /// [`limit`](ConcurrencyLimited::limit) and [`in_flight`](ConcurrencyLimited::in_flight) say
+    /// what it found.
+    #[error(transparent)]
+    ConcurrencyLimited(ConcurrencyLimited),
 }
 
 impl<E> Error<E> {
@@ -205,6 +212,7 @@ impl<E> Error<E> {
             Error::BulkheadFull(e) => Some(Rejection::BulkheadFull(e.clone())),
             Error::CircuitOpen(e) => Some(Rejection::CircuitOpen(e.clone())),
             Error::RateLimited(e) => Some(Rejection::RateLimited(e.clone())),
+            Error::ConcurrencyLimited(e) => Some(Rejection::ConcurrencyLimited(e.clone())),
         }
     }
 
@@ -228,6 +236,7 @@ impl<E> Error<E> {
             Error::BulkheadFull(e) => Error::BulkheadFull(e),
             Error::CircuitOpen(e) => Error::CircuitOpen(e),
             Error::RateLimited(e) => Error::RateLimited(e),
+            Error::ConcurrencyLimited(e) => Error::ConcurrencyLimited(e),
         }
     }
 }
@@ -242,6 +251,7 @@ impl<E> From<Rejection> for Error<E> {
             Rejection::BulkheadFull(e) => Error::BulkheadFull(e),
             Rejection::CircuitOpen(e) => Error::CircuitOpen(e),
             Rejection::RateLimited(e) => Error::RateLimited(e),
+            Rejection::ConcurrencyLimited(e) => Error::ConcurrencyLimited(e),
         }
     }
 }
@@ -289,6 +299,9 @@ pub enum Rejection {
     /// A [`RateLimiter`](crate::RateLimiter) had no permit.
     #[error(transparent)]
     RateLimited(RateLimited),
+    /// An [`AdaptiveLimit`](crate::adaptive::AdaptiveLimit) had no room.
+    #[error(transparent)]
+    ConcurrencyLimited(ConcurrencyLimited),
 }
 
 impl Rejection {
@@ -303,7 +316,10 @@ impl Rejection {
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Rejection::Timeout(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => None,
+            Rejection::Timeout(_)
+            | Rejection::QueueTimeout(_)
+            | Rejection::QueueClosed(_)
+            | Rejection::ConcurrencyLimited(_) => None,
             Rejection::QueueFull(e) => e.retry_after(),
             Rejection::BulkheadFull(e) => e.retry_after(),
             Rejection::CircuitOpen(e) => e.retry_after(),
@@ -331,6 +347,7 @@ impl Rejection {
             Rejection::BulkheadFull(e) => e.name(),
             Rejection::CircuitOpen(e) => e.name(),
             Rejection::RateLimited(e) => e.name(),
+            Rejection::ConcurrencyLimited(e) => e.name(),
         }
     }
 
@@ -351,6 +368,7 @@ impl Rejection {
             Rejection::BulkheadFull(_) => "bulkhead",
             Rejection::CircuitOpen(_) => "circuit-breaker",
             Rejection::RateLimited(_) => "rate-limiter",
+            Rejection::ConcurrencyLimited(_) => "adaptive-limit",
         }
     }
 }
@@ -483,6 +501,7 @@ impl PolicyError for BoxError {
             Rejection::BulkheadFull(e) => Box::new(e),
             Rejection::CircuitOpen(e) => Box::new(e),
             Rejection::RateLimited(e) => Box::new(e),
+            Rejection::ConcurrencyLimited(e) => Box::new(e),
         }
     }
 
@@ -507,6 +526,9 @@ impl PolicyError for BoxError {
         }
         if let Some(e) = self.downcast_ref::<RateLimited>() {
             return Some(Rejection::RateLimited(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<ConcurrencyLimited>() {
+            return Some(Rejection::ConcurrencyLimited(e.clone()));
         }
         None
     }

@@ -43,7 +43,7 @@
 use std::{fmt, sync::Arc};
 
 use crate::{
-    Name, breaker::BreakerEvent, bulkhead::BulkheadEvent, fallback::FallbackEvent,
+    Name, adaptive::AdaptiveEvent, breaker::BreakerEvent, bulkhead::BulkheadEvent, fallback::FallbackEvent,
     queue::QueueEvent, rate_limit::RateLimitEvent, retry::RetryEvent, timeout::TimeoutEvent,
 };
 
@@ -71,6 +71,8 @@ pub struct Event<'a> {
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum EventKind<'a> {
+    /// An adaptive limit's event.
+    Adaptive(AdaptiveEvent),
     /// A circuit breaker's event.
     Breaker(BreakerEvent<'a>),
     /// A bulkhead's event.
@@ -97,6 +99,7 @@ impl<'a> Event<'a> {
     /// `"bulkhead"`, `"fallback"`, `"queue"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
     pub fn policy(&self) -> &'static str {
         match self.kind {
+            EventKind::Adaptive(_) => "adaptive-limit",
             EventKind::Breaker(_) => "circuit-breaker",
             EventKind::Bulkhead(_) => "bulkhead",
             EventKind::Fallback(_) => "fallback",
@@ -113,6 +116,7 @@ impl<'a> Event<'a> {
         match self.kind {
             EventKind::Breaker(e) => e.is_per_call(),
             EventKind::Bulkhead(e) => e.is_per_call(),
+            EventKind::Adaptive(e) => e.is_per_call(),
             _ => false,
         }
     }
@@ -121,6 +125,7 @@ impl<'a> Event<'a> {
     /// fields; per-call events are not written.
     fn trace(&self) {
         match self.kind {
+            EventKind::Adaptive(e) => e.trace(self.name),
             EventKind::Breaker(e) => e.trace(self.name),
             EventKind::Bulkhead(e) => e.trace(self.name),
             EventKind::Fallback(e) => e.trace(self.name),

@@ -13,6 +13,7 @@
 //! | [`CircuitBreaker`] | stops calling a failing dependency (count or time window, failure and slow-call rates), probes for its recovery with a bounded number of calls | [`Error::CircuitOpen`] |
 //! | [`Retry`] | calls again after a failure, with an exact, capped backoff, within attempts, elapsed time and a shared [`RetryBudget`](retry::RetryBudget) | — (the last outcome) |
 //! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
+//! | [`AdaptiveLimit`](adaptive::AdaptiveLimit) | at most *limit* calls in flight, the limit moved by measured round trips and drops (AIMD, Vegas, Gradient2 or your own), rejecting at once or after a bounded FIFO/LIFO wait | [`Error::ConcurrencyLimited`] |
 //! | [`RateLimiter`] | at most N calls per period with a bounded burst (exact GCRA on one atomic word), rejecting with the exact `retry_after` or waiting up to `max_wait` | [`Error::RateLimited`] |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
@@ -125,6 +126,8 @@
 //! | `fallback.applied` | INFO | `policy = "fallback"`, `name`, `rejection` (the rejecting policy, if any) |
 //! | `bulkhead.rejected` | WARN | `policy = "bulkhead"`, `name`, `reason` (`full`, `wait_timed_out`), `max_concurrent`, `retry_after_ms` (the estimated wait, when there is one) |
 //! | `queue.shed` | WARN | `policy = "queue"`, `name`, `reason` (`rejected_newest`, `dropped_oldest`, `timed_out`, `closed`), `queued`, `retry_after_ms` (the estimated wait of a full queue, when there is one) |
+//! | `adaptive.rejected` | WARN | `policy = "adaptive-limit"`, `name`, `limit`, `in_flight`, `waited` |
+//! | `adaptive.limit_changed` | DEBUG | `policy = "adaptive-limit"`, `name`, `from`, `to`, `rtt_us` (the window's mean round trip), `drops` |
 //! | `rate_limit.rejected` | WARN | `policy = "rate-limiter"`, `name`, `weight`, `retry_after_ms` (none when the weight exceeds the burst) |
 //! | `rate_limit.waited` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `waited_ms` |
 //! | `rate_limit.wait_cancelled` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `given_back` |
@@ -160,6 +163,7 @@
 // (rust-lang/rust#138907), which now adds the labels by itself.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod adaptive;
 pub mod breaker;
 pub mod bulkhead;
 #[cfg(feature = "serde")]

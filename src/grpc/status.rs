@@ -17,6 +17,7 @@ use crate::{BoxError, Error, PolicyError, Rejection, error::QueueClosedReason};
 /// | `QueueClosed` (the work panicked) | `INTERNAL` | an invariant broke |
 ///
 /// | `RateLimited` | `RESOURCE_EXHAUSTED` | the code gRPC APIs answer an exceeded quota or rate with |
+/// | `ConcurrencyLimited` | `RESOURCE_EXHAUSTED` | an adaptive limit of this client ran out: overload, as for a full bulkhead |
 ///
 /// ```
 /// use std::time::Duration;
@@ -33,7 +34,8 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
         Rejection::BulkheadFull(_)
         | Rejection::QueueFull(_)
         | Rejection::QueueTimeout(_)
-        | Rejection::RateLimited(_) => Code::ResourceExhausted,
+        | Rejection::RateLimited(_)
+        | Rejection::ConcurrencyLimited(_) => Code::ResourceExhausted,
         Rejection::QueueClosed(closed) => match closed.reason() {
             QueueClosedReason::Panicked => Code::Internal,
             QueueClosedReason::ShutDown | QueueClosedReason::WorkerStopped => Code::Unavailable,

@@ -11,6 +11,7 @@ use super::series::{
 use crate::{
     Name, Outcome,
     breaker::BreakerEvent,
+    adaptive::AdaptiveEvent,
     bulkhead::BulkheadEvent,
     events::{Event, EventKind, Listener},
     fallback::FallbackEvent,
@@ -172,6 +173,9 @@ enum Handles {
     RateLimit {
         rejected: Counter,
     },
+    Adaptive {
+        rejections: Family,
+    },
     Fallback {
         fallbacks: Family,
     },
@@ -242,6 +246,9 @@ impl Series {
             EventKind::RateLimit(_) => Handles::RateLimit {
                 rejected: of.counter(REJECTIONS, Some((REASON, "rate_limited"))),
             },
+            EventKind::Adaptive(_) => Handles::Adaptive {
+                rejections: of.family(REJECTIONS, REASON, &["concurrency_limited", "wait_timed_out"]),
+            },
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(
                     FALLBACKS,
@@ -253,6 +260,7 @@ impl Series {
                         "bulkhead",
                         "queue",
                         "rate-limiter",
+                        "adaptive-limit",
                     ],
                 ),
             },
@@ -333,6 +341,10 @@ impl Series {
                 Handles::RateLimit { rejected },
                 EventKind::RateLimit(RateLimitEvent::Rejected { .. }),
             ) => rejected.increment(1),
+            (
+                Handles::Adaptive { rejections },
+                EventKind::Adaptive(AdaptiveEvent::Rejected { waited, .. }),
+            ) => rejections.at(usize::from(waited)).increment(1),
             (
                 Handles::Fallback { fallbacks },
                 EventKind::Fallback(FallbackEvent::Applied { rejection }),

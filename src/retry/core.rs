@@ -52,6 +52,7 @@ impl<E, F: Fn(&E) -> bool> RetryError<E> for F {
 /// | `Timeout` (an attempt took too long) | yes, after the backoff |
 /// | `BulkheadFull`, `QueueFull` (momentary overload) | yes, after the backoff, or after their `retry_after` estimate if that is longer (at most the backoff's cap: an estimate is a hint, never a reason to give up) |
 /// | `QueueTimeout` (momentary overload) | yes, after the backoff |
+/// | `ConcurrencyLimited` (an adaptive limit reached: momentary overload) | yes, after the backoff |
 /// | `CircuitOpen` with a `retry_after` | yes, but no sooner than `retry_after` (and not at all when that is beyond the backoff's cap: the breaker promises to reject until then) |
 /// | `CircuitOpen` without one (forced open) | no: nobody knows when it will pass |
 /// | `RateLimited` | yes, but no sooner than its exact `retry_after` (a promise, as an open circuit's: not at all when it is beyond the backoff's cap); not when the call's weight exceeds the burst (no `retry_after`: it can never pass) |
@@ -74,6 +75,7 @@ impl<E: PolicyError> RetryError<E> for Transient {
                 Rejection::QueueClosed(_) => false,
                 Rejection::Timeout(_)
                 | Rejection::BulkheadFull(_)
+                | Rejection::ConcurrencyLimited(_)
                 | Rejection::QueueFull(_)
                 | Rejection::QueueTimeout(_) => true,
             },

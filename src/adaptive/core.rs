@@ -1,0 +1,374 @@
+//! The limiter's state: calls in flight against a limit that moves, the callers waiting, and
+//! the window of outcomes the algorithm learns from.
+//!
+//! Admission without waiting is lock-free: one compare-and-swap of `in_flight` against the
+//! current `limit` (an atomic the learner stores). With waiting allowed, admission and release
+//! take the waiters' lock, so that a released permit goes straight to a waiter and none is
+//! stranded between a release and a newcomer queueing. Recording an outcome takes the learner's
+//! lock, briefly: it adds the call to the window and, once per window, asks the algorithm.
+
+use std::{collections::VecDeque, task::Waker, time::Duration};
+
+use super::{AdaptiveEvent, LimitAlgorithm, Sample, SampleWindow, WaitOrder};
+use crate::{
+    Name,
+    events::{EventKind, Sinks},
+    sync::{
+        Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex,
+        Ordering::{AcqRel, Acquire, Relaxed, Release},
+    },
+};
+
+/// The shared state of an [`AdaptiveLimit`](super::AdaptiveLimit); it only appears in type
+/// signatures.
+pub struct AdaptiveState {
+    pub(crate) name: Name,
+    pub(crate) sinks: Sinks,
+    pub(crate) max_wait: Duration,
+    pub(crate) max_waiting: usize,
+    pub(crate) order: WaitOrder,
+    pub(crate) min_limit: usize,
+    pub(crate) max_limit: usize,
+    pub(crate) window: SampleWindow,
+    limit: AtomicUsize,
+    in_flight: AtomicUsize,
+    waiting: AtomicUsize,
+    rejected: AtomicU64,
+    dropped: AtomicU64,
+    learner: Mutex<Learner>,
+    waiters: Mutex<VecDeque<Arc<Waiter>>>,
+}
+
+impl std::fmt::Debug for AdaptiveState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdaptiveState")
+            .field("name", &self.name)
+            .field("limit", &self.limit())
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Learner {
+    algorithm: Box<dyn LimitAlgorithm>,
+    calls: usize,
+    drops: usize,
+    rtt_sum: Duration,
+    min_rtt: Duration,
+    max_in_flight: usize,
+}
+
+/// One queued caller.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    granted: AtomicBool,
+    /// Calls in flight when the permit was granted, this one included.
+    in_flight: AtomicUsize,
+    waker: Mutex<Option<Waker>>,
+}
+
+/// What a caller gets when it asks for a permit.
+#[derive(Debug)]
+pub(crate) enum Admission {
+    /// A permit is held; the calls in flight with it, this one included.
+    Admitted(usize),
+    /// Queued: poll the waiter until it is granted, or cancel it.
+    Wait(Arc<Waiter>),
+    /// No permit and no room to wait: the limit and the calls in flight then.
+    Rejected { limit: usize, in_flight: usize },
+}
+
+impl AdaptiveState {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        name: Name,
+        sinks: Sinks,
+        algorithm: Box<dyn LimitAlgorithm>,
+        (min_limit, max_limit): (usize, usize),
+        window: SampleWindow,
+        max_waiting: usize,
+        max_wait: Duration,
+        order: WaitOrder,
+    ) -> Self {
+        let initial = algorithm.initial_limit().clamp(min_limit, max_limit);
+        Self {
+            name,
+            sinks,
+            max_wait,
+            max_waiting,
+            order,
+            min_limit,
+            max_limit,
+            window,
+            limit: AtomicUsize::new(initial),
+            in_flight: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            rejected: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            learner: Mutex::new(Learner {
+                algorithm,
+                calls: 0,
+                drops: 0,
+                rtt_sum: Duration::ZERO,
+                min_rtt: Duration::MAX,
+                max_in_flight: 0,
+            }),
+            waiters: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit.load(Relaxed)
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Relaxed)
+    }
+
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Relaxed)
+    }
+
+    pub(crate) fn rejected(&self) -> u64 {
+        self.rejected.load(Relaxed)
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Relaxed)
+    }
+
+    /// Takes a permit if one is free under the current limit.
+    fn try_take(&self) -> Option<usize> {
+        let mut n = self.in_flight.load(Relaxed);
+        loop {
+            if n >= self.limit.load(Acquire) {
+                return None;
+            }
+            match self
+                .in_flight
+                .compare_exchange_weak(n, n + 1, Acquire, Relaxed)
+            {
+                Ok(_) => return Some(n + 1),
+                Err(actual) => n = actual,
+            }
+        }
+    }
+
+    /// Asks for a permit.
+    #[inline]
+    pub(crate) fn acquire(&self) -> Admission {
+        if self.max_waiting == 0 {
+            return match self.try_take() {
+                Some(n) => Admission::Admitted(n),
+                None => self.rejection(),
+            };
+        }
+        let mut waiters = self.waiters.lock().unwrap();
+        if waiters.is_empty() {
+            if let Some(n) = self.try_take() {
+                return Admission::Admitted(n);
+            }
+        }
+        if waiters.len() >= self.max_waiting {
+            drop(waiters);
+            return self.rejection();
+        }
+        let waiter = Arc::new(Waiter {
+            granted: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            waker: Mutex::new(None),
+        });
+        waiters.push_back(waiter.clone());
+        self.waiting.store(waiters.len(), Relaxed);
+        Admission::Wait(waiter)
+    }
+
+    /// Counts a rejection made after a wait.
+    pub(crate) fn count_rejection(&self) {
+        self.rejected.fetch_add(1, Relaxed);
+    }
+
+    #[cold]
+    fn rejection(&self) -> Admission {
+        self.rejected.fetch_add(1, Relaxed);
+        Admission::Rejected {
+            limit: self.limit(),
+            in_flight: self.in_flight(),
+        }
+    }
+
+    /// Whether `waiter` holds a permit now (then: the calls in flight with it); registers the
+    /// waker otherwise.
+    pub(crate) fn poll_granted(&self, waiter: &Waiter, waker: &Waker) -> Option<usize> {
+        if waiter.granted.load(Acquire) {
+            return Some(waiter.in_flight.load(Relaxed));
+        }
+        let mut slot = waiter.waker.lock().unwrap();
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+        drop(slot);
+        // Granted while the waker was being stored: do not sleep on it.
+        waiter
+            .granted
+            .load(Acquire)
+            .then(|| waiter.in_flight.load(Relaxed))
+    }
+
+    /// Takes `waiter` out of the line. `true` if it had been granted a permit meanwhile (which
+    /// the caller now holds).
+    pub(crate) fn leave(&self, waiter: &Arc<Waiter>) -> bool {
+        let mut waiters = self.waiters.lock().unwrap();
+        if let Some(at) = waiters.iter().position(|w| Arc::ptr_eq(w, waiter)) {
+            waiters.remove(at);
+            self.waiting.store(waiters.len(), Relaxed);
+            return false;
+        }
+        waiter.granted.load(Acquire)
+    }
+
+    /// Gives a permit back (to the next waiter, if one may have it).
+    pub(crate) fn release(&self) {
+        if self.max_waiting == 0 {
+            self.in_flight.fetch_sub(1, Release);
+            return;
+        }
+        let mut waiters = self.waiters.lock().unwrap();
+        self.in_flight.fetch_sub(1, AcqRel);
+        self.grant(&mut waiters);
+    }
+
+    /// Hands free permits to waiters, in the configured order, under the waiters' lock.
+    fn grant(&self, waiters: &mut VecDeque<Arc<Waiter>>) {
+        while !waiters.is_empty() {
+            let Some(n) = self.try_take() else { break };
+            let next = match self.order {
+                WaitOrder::Fifo => waiters.pop_front(),
+                WaitOrder::Lifo => waiters.pop_back(),
+            };
+            let Some(waiter) = next else { break };
+            waiter.in_flight.store(n, Relaxed);
+            waiter.granted.store(true, Release);
+            if let Some(waker) = waiter.waker.lock().unwrap().take() {
+                waker.wake();
+            }
+        }
+        self.waiting.store(waiters.len(), Relaxed);
+    }
+
+    /// Records one finished call: `rtt` from admission to outcome, `in_flight` when it started,
+    /// whether it was a drop. Once per window, moves the limit.
+    pub(crate) fn record(&self, rtt: Duration, in_flight: usize, dropped: bool) {
+        if dropped {
+            self.dropped.fetch_add(1, Relaxed);
+        }
+        let mut learner = self.learner.lock().unwrap();
+        learner.calls += 1;
+        learner.drops += usize::from(dropped);
+        learner.rtt_sum += rtt;
+        learner.min_rtt = learner.min_rtt.min(rtt);
+        learner.max_in_flight = learner.max_in_flight.max(in_flight);
+        let limit = self.limit();
+        let size = match self.window {
+            SampleWindow::RoundTrip => limit,
+            SampleWindow::Calls(n) => n,
+        };
+        if learner.calls < size {
+            return;
+        }
+        let calls = std::mem::take(&mut learner.calls);
+        let sample = Sample::new(
+            learner.rtt_sum / calls as u32,
+            learner.min_rtt,
+            std::mem::take(&mut learner.max_in_flight),
+            limit,
+        )
+        .with_drops(std::mem::take(&mut learner.drops), calls);
+        learner.rtt_sum = Duration::ZERO;
+        learner.min_rtt = Duration::MAX;
+        let proposed = learner.algorithm.on_sample(sample);
+        let mut next = proposed.clamp(self.min_limit, self.max_limit);
+        if next > limit && !sample.in_use() {
+            next = limit;
+        }
+        if next == limit {
+            return;
+        }
+        self.limit.store(next, Release);
+        drop(learner);
+        let event = AdaptiveEvent::LimitChanged {
+            from: limit,
+            to: next,
+            rtt: sample.rtt,
+            drops: sample.drops,
+        };
+        self.sinks.emit(&self.name, EventKind::Adaptive(event));
+        if next > limit && self.max_waiting > 0 {
+            let mut waiters = self.waiters.lock().unwrap();
+            self.grant(&mut waiters);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adaptive::Aimd;
+
+    fn state(max_waiting: usize, order: WaitOrder) -> AdaptiveState {
+        AdaptiveState::new(
+            Name::from_static("t"),
+            Sinks::default(),
+            Box::new(Aimd::new().initial_limit(2)),
+            (1, 10),
+            SampleWindow::Calls(1),
+            max_waiting,
+            Duration::from_secs(1),
+            order,
+        )
+    }
+
+    #[test]
+    fn rejects_beyond_the_limit_and_reports_it() {
+        let s = state(0, WaitOrder::Fifo);
+        assert!(matches!(s.acquire(), Admission::Admitted(1)));
+        assert!(matches!(s.acquire(), Admission::Admitted(2)));
+        assert!(matches!(
+            s.acquire(),
+            Admission::Rejected {
+                limit: 2,
+                in_flight: 2
+            }
+        ));
+        s.release();
+        assert!(matches!(s.acquire(), Admission::Admitted(2)));
+        assert_eq!(s.rejected(), 1);
+    }
+
+    #[test]
+    fn lifo_grants_the_newest_waiter() {
+        let s = state(2, WaitOrder::Lifo);
+        let _ = (s.acquire(), s.acquire());
+        let (Admission::Wait(old), Admission::Wait(new)) = (s.acquire(), s.acquire()) else {
+            panic!("expected two waiters")
+        };
+        s.release();
+        assert!(new.granted.load(Acquire));
+        assert!(!old.granted.load(Acquire));
+        assert!(!s.leave(&old));
+        assert_eq!(s.waiting(), 0);
+    }
+
+    #[test]
+    fn a_drop_shrinks_the_limit_and_an_unused_limit_never_grows() {
+        let s = state(0, WaitOrder::Fifo);
+        let ms = Duration::from_millis(10);
+        s.record(ms, 0, false); // 0 of 2 in flight: not in use
+        assert_eq!(s.limit(), 2);
+        s.record(ms, 2, false);
+        assert_eq!(s.limit(), 3);
+        s.record(ms, 3, true);
+        assert_eq!(s.limit(), 2);
+        assert_eq!(s.dropped(), 1);
+    }
+}

@@ -43,8 +43,9 @@
 use std::{fmt, sync::Arc};
 
 use crate::{
-    Name, adaptive::AdaptiveEvent, breaker::BreakerEvent, bulkhead::BulkheadEvent, fallback::FallbackEvent,
-    queue::QueueEvent, rate_limit::RateLimitEvent, retry::RetryEvent, timeout::TimeoutEvent,
+    Name, adaptive::AdaptiveEvent, breaker::BreakerEvent, bulkhead::BulkheadEvent,
+    fallback::FallbackEvent, queue::QueueEvent, rate_limit::RateLimitEvent, retry::RetryEvent,
+    timeout::TimeoutEvent,
 };
 
 /// Something that happened to a policy: the policy's name and what happened.

@@ -73,19 +73,25 @@ impl Sample {
         self
     }
 
-    /// Whether the limit was actually in use: at least half of it in flight. The limiter never
-    /// lets an algorithm raise a limit that was not in use (the rule Netflix's algorithms each
-    /// apply), so a limit cannot drift to its maximum while the load is light and then fail to
-    /// protect anything when the spike comes.
+    /// Whether the limit was actually in use: at some point in the window, the calls in flight
+    /// came within a tenth of it (within one call, for limits under 20). The limiter never lets
+    /// an algorithm raise a limit that was not in use, so a limit cannot drift up while the load
+    /// is light (or merely steady below it) and then fail to protect anything when the spike
+    /// comes.
+    ///
+    /// Netflix's algorithms each apply a looser form of this rule (half the limit in flight);
+    /// with it, a load steady at the dependency's capacity lets the limit creep to twice that
+    /// capacity, since nothing queues until it is exceeded.
     ///
     /// ```
     /// # use std::time::Duration;
     /// let ms = Duration::from_millis(10);
-    /// assert!(!failguard::adaptive::Sample::new(ms, ms, 9, 20).in_use());
-    /// assert!(failguard::adaptive::Sample::new(ms, ms, 10, 20).in_use());
+    /// assert!(!failguard::adaptive::Sample::new(ms, ms, 17, 20).in_use());
+    /// assert!(failguard::adaptive::Sample::new(ms, ms, 18, 20).in_use());
+    /// assert!(failguard::adaptive::Sample::new(ms, ms, 4, 5).in_use());
     /// ```
     pub fn in_use(&self) -> bool {
-        self.in_flight * 2 >= self.limit
+        self.in_flight + (self.limit / 10).max(1) >= self.limit
     }
 }
 
@@ -95,8 +101,9 @@ impl Sample {
 /// Implement it to plug in an algorithm of your own; [`Aimd`](super::Aimd),
 /// [`Vegas`](super::Vegas) and [`Gradient2`](super::Gradient2) are the published ones. The
 /// limiter calls it under a short lock, once per window, with the windows in order; it clamps
-/// the answer to its `min_limit..=max_limit` and refuses any rise while the limit was not
-/// [in use](Sample::in_use).
+/// the answer to its `min_limit..=max_limit`, refuses any rise while the limit was not
+/// [in use](Sample::in_use), and lets a rise go at most a tenth (at least one call) past the
+/// most calls the window had in flight.
 ///
 /// # Examples
 ///

@@ -288,8 +288,15 @@ impl AdaptiveState {
         learner.min_rtt = Duration::MAX;
         let proposed = learner.algorithm.on_sample(sample);
         let mut next = proposed.clamp(self.min_limit, self.max_limit);
-        if next > limit && !sample.in_use() {
-            next = limit;
+        if next > limit {
+            // Grow only while in use, and only a little past what was used: a rise is a
+            // guess that the dependency could take more, tested by the next window.
+            next = if sample.in_use() {
+                next.min(sample.in_flight + (sample.in_flight / 10).max(1))
+                    .max(limit)
+            } else {
+                limit
+            };
         }
         if next == limit {
             return;

@@ -202,19 +202,21 @@ fn run(phase: &mut Phase, state: &AdaptiveState, in_flight: usize) {
 }
 
 #[cold]
-fn reject<E: PolicyError>(state: &AdaptiveState, limit: usize, in_flight: usize, waited: bool) -> E {
+fn reject<E: PolicyError>(
+    state: &AdaptiveState,
+    limit: usize,
+    in_flight: usize,
+    waited: bool,
+) -> E {
     let event = AdaptiveEvent::Rejected {
         limit,
         in_flight,
         waited,
     };
     state.sinks.emit(&state.name, EventKind::Adaptive(event));
-    E::from_rejection(Rejection::ConcurrencyLimited(super::ConcurrencyLimited::new(
-        state.name.clone(),
-        limit,
-        in_flight,
-        waited,
-    )))
+    E::from_rejection(Rejection::ConcurrencyLimited(
+        super::ConcurrencyLimited::new(state.name.clone(), limit, in_flight, waited),
+    ))
 }
 
 impl<Inner, H> std::fmt::Debug for AdaptiveCall<Inner, H>

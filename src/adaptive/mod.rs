@@ -216,10 +216,7 @@ impl<C> AdaptiveLimit<C> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn call<F, Fut, T, E>(
-        &self,
-        f: F,
-    ) -> CallFuture<Limited<OperationFn<F>, &AdaptiveState, C>>
+    pub fn call<F, Fut, T, E>(&self, f: F) -> CallFuture<Limited<OperationFn<F>, &AdaptiveState, C>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,

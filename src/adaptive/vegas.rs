@@ -10,26 +10,39 @@ use crate::ConfigError;
 /// and `beta` calls.
 ///
 /// The algorithm of TCP Vegas, as Netflix's `VegasLimit` applies it to concurrency. With
-/// `l = max(1, ⌊log10(limit)⌋)`:
+/// `l = max(1, ⌊log10(limit)⌋)`, `alpha = 3·l` and `beta = 6·l` (the published multipliers, set
+/// with [`queue_bounds`](Self::queue_bounds)):
 ///
 /// | estimated queue | new limit |
 /// |---|---|
 /// | a drop in the window | `limit − l` |
-/// | `≤ l` (threshold) | `limit + 6·l` (beta: grow fast, nothing is queued) |
-/// | `< 3·l` (alpha) | `limit + l` |
-/// | `> 6·l` (beta) | `limit − l` |
+/// | `≤ l` (threshold) | `limit + beta` (grow fast, nothing is queued) |
+/// | `< alpha` | `limit + l` |
+/// | `> beta` | `limit − l` |
 /// | otherwise | unchanged |
 ///
-/// then `limit + smoothing × (new − limit)`. `rtt_noload` is the shortest round trip seen; every
-/// `probe_multiplier × limit` calls it is measured afresh (the window's shortest), so a
-/// dependency that became slower for good is not taken for a queue forever.
+/// The bounds are numbers of calls, not fractions of the limit: 3 to 6 calls queued is a small
+/// queue for a dependency that takes 100 at once, and 30% to 60% over one that takes 10. For
+/// small dependencies, tighter bounds (`queue_bounds(2, 4)`) keep the limit within a fifth of
+/// the capacity; the model test uses those.
+///
+/// then `limit + smoothing × (new − limit)`. `rtt_noload` is the shortest round trip seen.
+///
+/// Netflix's Vegas also *probes*: every `probe_multiplier × limit` calls it takes the current
+/// round trip as the new `rtt_noload`, so that a dependency that became slower for good is not
+/// taken for a queue forever. Under sustained overload, though, every round trip is queued: the
+/// probe takes the queue for the baseline, and the limit climbs by a queue's worth each time
+/// (the model test, `tests/adaptive_model.rs`, shows it: settled 65% above capacity). failguard
+/// therefore keeps the lifetime minimum by default; turn probing on with
+/// [`probe_multiplier`](Self::probe_multiplier) when a dependency's unloaded latency can rise
+/// for good.
 ///
 /// | parameter | published default | failguard default |
 /// |---|---|---|
 /// | `initial_limit` | 20 | 20 |
 /// | `smoothing` | 1.0 | 1.0 (above 0, at most 1) |
-/// | `probe_multiplier` | 30 (with a random jitter of 0.5 to 1) | 30 (no jitter: deterministic) |
-/// | alpha, beta, threshold, increase, decrease | `3·l`, `6·l`, `l`, `+l`, `−l` | the same |
+/// | `probe_multiplier` | 30 (with a random jitter of 0.5 to 1) | off (see above); when set, no jitter |
+/// | alpha, beta, threshold, increase, decrease | `3·l`, `6·l`, `l`, `+l`, `−l` | the same (alpha and beta's multipliers settable) |
 /// | max limit | 1000 | the limiter's `max_limit` (1000) |
 ///
 /// ```
@@ -47,7 +60,9 @@ use crate::ConfigError;
 pub struct Vegas {
     initial_limit: usize,
     smoothing: f64,
-    probe_multiplier: usize,
+    alpha: usize,
+    beta: usize,
+    probe_multiplier: Option<usize>,
     rtt_noload: Option<Duration>,
     calls_since_probe: usize,
 }
@@ -64,7 +79,9 @@ impl Vegas {
         Self {
             initial_limit: 20,
             smoothing: 1.0,
-            probe_multiplier: 30,
+            alpha: 3,
+            beta: 6,
+            probe_multiplier: None,
             rtt_noload: None,
             calls_since_probe: 0,
         }
@@ -102,7 +119,32 @@ impl Vegas {
         Ok(self)
     }
 
-    /// Every `multiplier × limit` calls, the no-load round trip is measured afresh. Default 30.
+    /// The queue, in multiples of `l`, below which the limit grows (`alpha`) and above which it
+    /// shrinks (`beta`). Default 3 and 6.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] unless `1 <= alpha < beta`.
+    ///
+    /// ```
+    /// let vegas = failguard::adaptive::Vegas::new().queue_bounds(2, 4)?;
+    /// # let _ = vegas;
+    /// assert!(failguard::adaptive::Vegas::new().queue_bounds(4, 4).is_err());
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn queue_bounds(mut self, alpha: usize, beta: usize) -> Result<Self, ConfigError> {
+        if alpha == 0 || beta <= alpha {
+            return Err(ConfigError::new(
+                "adaptive.vegas.queue_bounds",
+                format!("must have 1 <= alpha < beta (got {alpha} and {beta})"),
+            ));
+        }
+        (self.alpha, self.beta) = (alpha, beta);
+        Ok(self)
+    }
+
+    /// Every `multiplier × limit` calls, the no-load round trip is measured afresh. Default: off
+    /// (Netflix's default is 30).
     ///
     /// # Errors
     ///
@@ -118,7 +160,7 @@ impl Vegas {
                 "must be at least 1",
             ));
         }
-        self.probe_multiplier = multiplier;
+        self.probe_multiplier = Some(multiplier);
         Ok(self)
     }
 }
@@ -137,7 +179,11 @@ impl LimitAlgorithm for Vegas {
         let limit = sample.limit;
         self.calls_since_probe += sample.calls;
         let noload = match self.rtt_noload {
-            Some(noload) if self.calls_since_probe <= self.probe_multiplier * limit => {
+            Some(noload)
+                if self
+                    .probe_multiplier
+                    .is_none_or(|m| self.calls_since_probe <= m * limit) =>
+            {
                 noload.min(sample.min_rtt)
             }
             _ => {
@@ -158,10 +204,10 @@ impl LimitAlgorithm for Vegas {
             let queued = limit as f64 * (1.0 - noload.as_secs_f64() / sample.rtt.as_secs_f64());
             let queued = queued.ceil().max(0.0) as usize;
             if queued <= l {
-                limit + 6 * l
-            } else if queued < 3 * l {
+                limit + self.beta * l
+            } else if queued < self.alpha * l {
                 limit + l
-            } else if queued > 6 * l {
+            } else if queued > self.beta * l {
                 limit.saturating_sub(l)
             } else {
                 limit

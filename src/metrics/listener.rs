@@ -10,8 +10,8 @@ use super::series::{
 };
 use crate::{
     Name, Outcome,
-    breaker::BreakerEvent,
     adaptive::AdaptiveEvent,
+    breaker::BreakerEvent,
     bulkhead::BulkheadEvent,
     events::{Event, EventKind, Listener},
     fallback::FallbackEvent,
@@ -247,7 +247,11 @@ impl Series {
                 rejected: of.counter(REJECTIONS, Some((REASON, "rate_limited"))),
             },
             EventKind::Adaptive(_) => Handles::Adaptive {
-                rejections: of.family(REJECTIONS, REASON, &["concurrency_limited", "wait_timed_out"]),
+                rejections: of.family(
+                    REJECTIONS,
+                    REASON,
+                    &["concurrency_limited", "wait_timed_out"],
+                ),
             },
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(

@@ -264,3 +264,28 @@ async fn futures_poll_once<F: std::future::Future + Unpin>(f: F) -> Option<F::Ou
     })
     .await
 }
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_limited() {
+    use failguard::adaptive::{AdaptiveLimit, Vegas};
+
+    for (name, message) in [
+        (None, "adaptive limit reached (1 call in flight, limit 1)"),
+        (
+            Some("db"),
+            "adaptive limit `db` reached (1 call in flight, limit 1)",
+        ),
+    ] {
+        let mut builder = AdaptiveLimit::builder().algorithm(Vegas::new().initial_limit(1));
+        if let Some(name) = name {
+            builder = builder.name(name);
+        }
+        let limit = builder.build().unwrap();
+        let busy = limit.call(slow);
+        tokio::pin!(busy);
+        assert!(futures_poll_once(&mut busy).await.is_none());
+        let err = limit.call(ok).await.unwrap_err();
+        assert_eq!(err.to_string(), message);
+        assert_eq!(err.rejection().unwrap().policy(), "adaptive-limit");
+    }
+}

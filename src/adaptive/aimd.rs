@@ -58,7 +58,7 @@ impl Aimd {
     ///
     /// ```
     /// use failguard::adaptive::{Aimd, LimitAlgorithm};
-    /// assert_eq!(Aimd::new().initial_limit(4).initial_limit(), 4);
+    /// assert_eq!(LimitAlgorithm::initial_limit(&Aimd::new().initial_limit(4)), 4);
     /// ```
     #[allow(clippy::wrong_self_convention)]
     pub fn initial_limit(mut self, limit: usize) -> Self {

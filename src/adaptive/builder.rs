@@ -126,8 +126,8 @@ impl<C> AdaptiveLimitBuilder<C> {
     ///
     /// # Default
     ///
-    /// 1. (Netflix's limits default to 20, which makes a limiter unable to protect a dependency
-    /// that can take fewer.)
+    /// One call. Netflix's limits default to 20, which leaves a limiter unable to protect a
+    /// dependency that can take fewer.
     pub fn min_limit(mut self, min: usize) -> Self {
         self.min_limit = min;
         self

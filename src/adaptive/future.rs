@@ -25,7 +25,7 @@ use crate::{
 ///
 /// `H` is how the operation holds the limiter: borrowed by the combinator, an `Arc` in tower.
 #[derive(Debug, Clone)]
-pub struct Limited<Op, H, C> {
+pub struct AdaptiveLimited<Op, H, C> {
     pub(crate) op: Op,
     // `None` only in a tower call, whose one call state was made with the handle moved into it.
     pub(crate) state: Option<H>,
@@ -89,7 +89,7 @@ enum Phase {
     Done,
 }
 
-impl<Op, H, C> Applied for Limited<Op, H, C>
+impl<Op, H, C> Applied for AdaptiveLimited<Op, H, C>
 where
     Op: Operation,
     H: Deref<Target = AdaptiveState> + Clone,

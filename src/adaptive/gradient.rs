@@ -84,7 +84,7 @@ impl Gradient2 {
     ///
     /// ```
     /// use failguard::adaptive::{Gradient2, LimitAlgorithm};
-    /// assert_eq!(Gradient2::new().initial_limit(4).initial_limit(), 4);
+    /// assert_eq!(LimitAlgorithm::initial_limit(&Gradient2::new().initial_limit(4)), 4);
     /// ```
     #[allow(clippy::wrong_self_convention)]
     pub fn initial_limit(mut self, limit: usize) -> Self {

@@ -3,7 +3,7 @@ use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{AdaptiveCall, AdaptiveState, Limited};
+use super::{AdaptiveCall, AdaptiveLimited, AdaptiveState};
 use crate::{
     Classify,
     lift::{LiftError, LiftedError},
@@ -85,7 +85,7 @@ where
 {
     type Response = S::Response;
     type Error = LiftedError<S::Error>;
-    type Future = CallFuture<Limited<ServiceOp<S, Req>, Arc<AdaptiveState>, C>>;
+    type Future = CallFuture<AdaptiveLimited<ServiceOp<S, Req>, Arc<AdaptiveState>, C>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -94,7 +94,7 @@ where
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        let op = Limited {
+        let op = AdaptiveLimited {
             op: ServiceOp::take_ready(&mut self.inner, req),
             state: None,
             classify: self.classify.clone(),

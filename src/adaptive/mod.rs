@@ -92,13 +92,15 @@ mod vegas;
 
 use std::future::Future;
 
-pub use self::core::AdaptiveState;
+pub(crate) use self::core::AdaptiveState;
 pub use aimd::Aimd;
 pub use algorithm::{LimitAlgorithm, Sample};
 pub use builder::{AdaptiveLimitBuilder, SampleWindow, WaitOrder};
 pub use error::ConcurrencyLimited;
 pub use events::AdaptiveEvent;
-pub use future::{AdaptiveCall, Limited};
+#[cfg(feature = "tower")]
+pub(crate) use future::AdaptiveCall;
+pub(crate) use future::AdaptiveLimited;
 pub use gradient::Gradient2;
 #[cfg(feature = "tower")]
 pub use layer::{AdaptiveLayer, AdaptiveService};
@@ -126,7 +128,7 @@ use crate::{
 ///
 /// # Cancel safety
 ///
-/// Dropping a call frees its place at once; see [`AdaptiveCall`].
+/// Dropping a call frees its place at once; see [its call state](crate::parts::AdaptiveCall).
 ///
 /// # Examples
 ///
@@ -216,7 +218,10 @@ impl<C> AdaptiveLimit<C> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn call<F, Fut, T, E>(&self, f: F) -> CallFuture<Limited<OperationFn<F>, &AdaptiveState, C>>
+    pub fn call<F, Fut, T, E>(
+        &self,
+        f: F,
+    ) -> CallFuture<AdaptiveLimited<OperationFn<F>, &AdaptiveState, C>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -282,7 +287,7 @@ impl<C: Clone> crate::policy::ToLayer for AdaptiveLimit<C> {
 }
 
 crate::policy::typed_policy!(
-    [C] AdaptiveLimit<C> => Limited<Op, &'a AdaptiveState, C>,
+    [C] AdaptiveLimit<C> => AdaptiveLimited<Op, &'a AdaptiveState, C>,
     where [C: Classify<T, crate::Error<E>> + Clone + Send + Sync]
 );
 
@@ -291,10 +296,10 @@ where
     Op: Operation,
     C: Classify<Op::Ok, Op::Error> + Clone,
 {
-    type Output = Limited<Op, &'a AdaptiveState, C>;
+    type Output = AdaptiveLimited<Op, &'a AdaptiveState, C>;
 
     fn apply(self, op: Op) -> Self::Output {
-        Limited {
+        AdaptiveLimited {
             op,
             state: Some(&*self.state),
             classify: self.classify.clone(),
@@ -308,10 +313,10 @@ where
     Op: Operation,
     C: Classify<Op::Ok, Op::Error> + Clone,
 {
-    type Output = Limited<Op, Arc<AdaptiveState>, C>;
+    type Output = AdaptiveLimited<Op, Arc<AdaptiveState>, C>;
 
     fn apply(self, op: Op) -> Self::Output {
-        Limited {
+        AdaptiveLimited {
             op,
             state: Some(self.state),
             classify: self.classify,

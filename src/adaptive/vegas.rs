@@ -91,7 +91,7 @@ impl Vegas {
     ///
     /// ```
     /// use failguard::adaptive::{LimitAlgorithm, Vegas};
-    /// assert_eq!(Vegas::new().initial_limit(4).initial_limit(), 4);
+    /// assert_eq!(LimitAlgorithm::initial_limit(&Vegas::new().initial_limit(4)), 4);
     /// ```
     #[allow(clippy::wrong_self_convention)]
     pub fn initial_limit(mut self, limit: usize) -> Self {

@@ -113,6 +113,7 @@ borrowing_around!(
     [] crate::Bulkhead,
     [] crate::RateLimiter,
     [C,] crate::CircuitBreaker<C>,
+    [C,] crate::adaptive::AdaptiveLimit<C>,
     [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,
     [P,] Option<P>,

@@ -335,3 +335,104 @@ fn bad_configuration_is_an_error() {
         "adaptive.sample_window"
     );
 }
+
+fn in_flight(limit: &AdaptiveLimit) -> Vec<usize> {
+    limit
+        .snapshot()
+        .partitions
+        .iter()
+        .map(|p| p.in_flight)
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_partition_borrows_what_the_others_leave_and_gives_it_back() {
+    let (spy, _) = spy(10);
+    let limit = AdaptiveLimit::builder()
+        .algorithm(spy)
+        .partition("live", 0.7)
+        .partition("batch", 0.3)
+        .build()
+        .unwrap();
+    let (live, batch) = (
+        limit.partition("live").unwrap(),
+        limit.partition("batch").unwrap(),
+    );
+    let spawn = |p: &AdaptiveLimit, d: Duration| {
+        let p = p.clone();
+        tokio::spawn(async move { p.call(|| sleep_ok(d)).await })
+    };
+    // Live is idle: batch borrows the whole limit, not just its 3.
+    let borrowed: Vec<_> = (0..10).map(|_| spawn(&batch, 100 * MS)).collect();
+    tokio::task::yield_now().await;
+    assert_eq!(in_flight(&limit), [0, 0, 10]);
+    assert!(rejection(batch.call(|| sleep_ok(MS)).await).in_flight() == 10);
+    // Live arrives: admitted up to its part of 7 although the limit is taken.
+    let live_calls: Vec<_> = (0..8).map(|_| spawn(&live, 200 * MS)).collect();
+    tokio::task::yield_now().await;
+    assert_eq!(in_flight(&limit), [0, 7, 10]);
+    for call in borrowed {
+        call.await.unwrap().unwrap();
+    }
+    // One live call beyond its part of 7 was turned away.
+    let mut results = Vec::new();
+    for call in live_calls {
+        results.push(call.await.unwrap().is_ok());
+    }
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 7);
+    // Live is done: batch may borrow beyond its part again.
+    let back: Vec<_> = (0..4).map(|_| spawn(&batch, 100 * MS)).collect();
+    tokio::task::yield_now().await;
+    assert_eq!(in_flight(&limit), [0, 0, 4]);
+    for call in back {
+        call.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_tower_door_picks_each_requests_partition() {
+    let (spy, _) = spy(10);
+    let limit = AdaptiveLimit::builder()
+        .algorithm(spy)
+        .partition("live", 0.5)
+        .build()
+        .unwrap();
+    let svc = ServiceBuilder::new()
+        .layer(limit.layer().partition_by(
+            |d: &Duration| {
+                if *d > 50 * MS { "live" } else { "other" }
+            },
+        ))
+        .map_err(Error::Inner)
+        .service_fn(|d: Duration| sleep_ok(d));
+    let slow = tokio::spawn(svc.clone().oneshot(100 * MS));
+    let fast = tokio::spawn(svc.oneshot(20 * MS));
+    tokio::task::yield_now().await;
+    // "other" is not a partition: the default one.
+    assert_eq!(in_flight(&limit), [1, 1]);
+    slow.await.unwrap().unwrap();
+    fast.await.unwrap().unwrap();
+}
+
+#[test]
+fn partitions_are_checked() {
+    let field = |b: failguard::adaptive::AdaptiveLimitBuilder| b.build().unwrap_err().to_string();
+    assert_eq!(
+        field(
+            AdaptiveLimit::builder()
+                .partition("a", 0.7)
+                .partition("b", 0.5)
+        ),
+        "invalid adaptive.partition: the shares add up to more than 1 (by 0.200)"
+    );
+    assert_eq!(
+        field(AdaptiveLimit::builder().partition("default", 0.5)),
+        "invalid adaptive.partition: `default` is named twice"
+    );
+    assert!(
+        AdaptiveLimit::builder()
+            .partition("a", 0.0)
+            .build()
+            .is_err()
+    );
+}

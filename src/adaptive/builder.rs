@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{AdaptiveLimit, AdaptiveState, LimitAlgorithm, Vegas};
+use super::{AdaptiveLimit, AdaptiveState, LimitAlgorithm, Vegas, core::Partition};
 use crate::{ConfigError, ErrorIsFailure, Name, events::Sinks, sync::Arc};
 
 /// The largest `max_limit` and `max_waiting` accepted.
@@ -76,6 +76,7 @@ pub struct AdaptiveLimitBuilder<C = ErrorIsFailure> {
     order: WaitOrder,
     name: Option<Name>,
     sinks: Sinks,
+    partitions: Vec<(Name, f64)>,
     classify: C,
 }
 
@@ -91,6 +92,7 @@ impl Default for AdaptiveLimitBuilder {
             order: WaitOrder::Fifo,
             name: None,
             sinks: Sinks::default(),
+            partitions: Vec::new(),
             classify: ErrorIsFailure,
         }
     }
@@ -183,6 +185,17 @@ impl<C> AdaptiveLimitBuilder<C> {
         self
     }
 
+    /// A partition named `name`, guaranteed `share` of the limit (see
+    /// [Partitions](super#partitions)); call it again for each partition.
+    ///
+    /// # Default
+    ///
+    /// None: every call belongs to `"default"`, which has the whole limit.
+    pub fn partition(mut self, name: impl Into<Name>, share: f64) -> Self {
+        self.partitions.push((name.into(), share));
+        self
+    }
+
     /// The name shown in events, errors and snapshots.
     ///
     /// # Default
@@ -240,6 +253,7 @@ impl<C> AdaptiveLimitBuilder<C> {
             order: self.order,
             name: self.name,
             sinks: self.sinks,
+            partitions: self.partitions,
             classify,
         }
     }
@@ -250,7 +264,9 @@ impl<C> AdaptiveLimitBuilder<C> {
     ///
     /// A [`ConfigError`] if `min_limit` is 0, `max_limit` is below it or above 2^24, the
     /// algorithm's initial limit is outside them, a window of 0 calls, `max_waiting` above
-    /// 2^24, `max_wait` above an hour, or only one of `max_waiting` and `max_wait` set.
+    /// 2^24, `max_wait` above an hour, only one of `max_waiting` and `max_wait` set, or a
+    /// partition's share not in `(0, 1]`, named twice (`"default"` included), or shares that add
+    /// up to more than 1.
     ///
     /// ```
     /// let err = failguard::adaptive::AdaptiveLimit::builder().min_limit(30).build().unwrap_err();
@@ -304,10 +320,33 @@ impl<C> AdaptiveLimitBuilder<C> {
                 ),
             );
         }
+        let mut rest = 1.0;
+        let mut partitions = vec![Partition::new(Name::from_static("default"), 0.0)];
+        for (name, share) in self.partitions {
+            if !(share > 0.0 && share <= 1.0) {
+                return fail(
+                    "adaptive.partition",
+                    format!("`{name}`'s share must be above 0 and at most 1 (got {share})"),
+                );
+            }
+            if partitions.iter().any(|p| p.name == name) {
+                return fail("adaptive.partition", format!("`{name}` is named twice"));
+            }
+            rest -= share;
+            partitions.push(Partition::new(name, share));
+        }
+        if rest < -1e-9 {
+            return fail(
+                "adaptive.partition",
+                format!("the shares add up to more than 1 (by {:.3})", -rest),
+            );
+        }
+        partitions[0].share = rest.max(0.0);
         let state = AdaptiveState::new(
             self.name.unwrap_or(DEFAULT_NAME),
             self.sinks,
             self.algorithm,
+            partitions.into(),
             (self.min_limit, self.max_limit),
             self.window,
             self.max_waiting,
@@ -317,6 +356,7 @@ impl<C> AdaptiveLimitBuilder<C> {
         Ok(AdaptiveLimit {
             state: Arc::new(state),
             classify: self.classify,
+            partition: 0,
         })
     }
 }

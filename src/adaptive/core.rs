@@ -6,6 +6,13 @@
 //! take the waiters' lock, so that a released permit goes straight to a waiter and none is
 //! stranded between a release and a newcomer queueing. Recording an outcome takes the learner's
 //! lock, briefly: it adds the call to the window and, once per window, asks the algorithm.
+//!
+//! Partitions: each call belongs to one (the default one unless chosen), whose guaranteed part
+//! of the limit is `⌊limit × share⌋`. A call is admitted while the calls in flight are below the
+//! limit, or while its partition is below its guaranteed part (the rule of Netflix's
+//! partitioned limiter): a partition borrows what the others leave, and gets its part back as
+//! the borrowed calls finish, the total exceeding the limit meanwhile by at most what was
+//! borrowed.
 
 use std::{collections::VecDeque, task::Waker, time::Duration};
 
@@ -32,6 +39,7 @@ pub struct AdaptiveState {
     pub(crate) window: SampleWindow,
     limit: AtomicUsize,
     in_flight: AtomicUsize,
+    pub(crate) partitions: Box<[Partition]>,
     waiting: AtomicUsize,
     rejected: AtomicU64,
     dropped: AtomicU64,
@@ -49,6 +57,33 @@ impl std::fmt::Debug for AdaptiveState {
     }
 }
 
+/// A named share of the limit.
+#[derive(Debug)]
+pub(crate) struct Partition {
+    pub(crate) name: Name,
+    pub(crate) share: f64,
+    in_flight: AtomicUsize,
+}
+
+impl Partition {
+    pub(crate) fn new(name: Name, share: f64) -> Self {
+        Self {
+            name,
+            share,
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Relaxed)
+    }
+
+    /// Its guaranteed part of `limit`.
+    fn part(&self, limit: usize) -> usize {
+        (limit as f64 * self.share) as usize
+    }
+}
+
 struct Learner {
     algorithm: Box<dyn LimitAlgorithm>,
     calls: usize,
@@ -62,6 +97,7 @@ struct Learner {
 #[derive(Debug)]
 pub(crate) struct Waiter {
     granted: AtomicBool,
+    partition: usize,
     /// Calls in flight when the permit was granted, this one included.
     in_flight: AtomicUsize,
     waker: Mutex<Option<Waker>>,
@@ -84,6 +120,7 @@ impl AdaptiveState {
         name: Name,
         sinks: Sinks,
         algorithm: Box<dyn LimitAlgorithm>,
+        partitions: Box<[Partition]>,
         (min_limit, max_limit): (usize, usize),
         window: SampleWindow,
         max_waiting: usize,
@@ -102,6 +139,7 @@ impl AdaptiveState {
             window,
             limit: AtomicUsize::new(initial),
             in_flight: AtomicUsize::new(0),
+            partitions,
             waiting: AtomicUsize::new(0),
             rejected: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -129,6 +167,11 @@ impl AdaptiveState {
         self.waiting.load(Relaxed)
     }
 
+    /// The index of the partition named `name`.
+    pub(crate) fn partition_named(&self, name: &str) -> Option<usize> {
+        self.partitions.iter().position(|p| p.name.as_str() == name)
+    }
+
     pub(crate) fn rejected(&self) -> u64 {
         self.rejected.load(Relaxed)
     }
@@ -137,35 +180,43 @@ impl AdaptiveState {
         self.dropped.load(Relaxed)
     }
 
-    /// Takes a permit if one is free under the current limit.
-    fn try_take(&self) -> Option<usize> {
+    /// Takes a permit for a call of `partition` if the limit, or the partition's part of it,
+    /// has room.
+    fn try_take(&self, partition: usize) -> Option<usize> {
+        let part = &self.partitions[partition];
         let mut n = self.in_flight.load(Relaxed);
         loop {
-            if n >= self.limit.load(Acquire) {
+            let limit = self.limit.load(Acquire);
+            // Two calls of a partition just under its part may both pass: the overshoot is at
+            // most the calls racing, and is gone when they finish.
+            if n >= limit && part.in_flight.load(Relaxed) >= part.part(limit) {
                 return None;
             }
             match self
                 .in_flight
                 .compare_exchange_weak(n, n + 1, Acquire, Relaxed)
             {
-                Ok(_) => return Some(n + 1),
+                Ok(_) => {
+                    part.in_flight.fetch_add(1, Relaxed);
+                    return Some(n + 1);
+                }
                 Err(actual) => n = actual,
             }
         }
     }
 
-    /// Asks for a permit.
+    /// Asks for a permit for a call of `partition`.
     #[inline]
-    pub(crate) fn acquire(&self) -> Admission {
+    pub(crate) fn acquire(&self, partition: usize) -> Admission {
         if self.max_waiting == 0 {
-            return match self.try_take() {
+            return match self.try_take(partition) {
                 Some(n) => Admission::Admitted(n),
                 None => self.rejection(),
             };
         }
         let mut waiters = self.waiters.lock().unwrap();
         if waiters.is_empty() {
-            if let Some(n) = self.try_take() {
+            if let Some(n) = self.try_take(partition) {
                 return Admission::Admitted(n);
             }
         }
@@ -175,6 +226,7 @@ impl AdaptiveState {
         }
         let waiter = Arc::new(Waiter {
             granted: AtomicBool::new(false),
+            partition,
             in_flight: AtomicUsize::new(0),
             waker: Mutex::new(None),
         });
@@ -227,26 +279,41 @@ impl AdaptiveState {
         waiter.granted.load(Acquire)
     }
 
-    /// Gives a permit back (to the next waiter, if one may have it).
-    pub(crate) fn release(&self) {
+    /// Gives back the permit of a call of `partition` (to the next waiter, if one may have it).
+    pub(crate) fn release(&self, partition: usize) {
+        let part = &self.partitions[partition];
         if self.max_waiting == 0 {
+            part.in_flight.fetch_sub(1, Relaxed);
             self.in_flight.fetch_sub(1, Release);
             return;
         }
         let mut waiters = self.waiters.lock().unwrap();
+        part.in_flight.fetch_sub(1, Relaxed);
         self.in_flight.fetch_sub(1, AcqRel);
         self.grant(&mut waiters);
     }
 
-    /// Hands free permits to waiters, in the configured order, under the waiters' lock.
+    /// Hands free permits to waiters, in the configured order, under the waiters' lock: the
+    /// first waiter in that order whose partition may have one, again while any may.
     fn grant(&self, waiters: &mut VecDeque<Arc<Waiter>>) {
-        while !waiters.is_empty() {
-            let Some(n) = self.try_take() else { break };
-            let next = match self.order {
-                WaitOrder::Fifo => waiters.pop_front(),
-                WaitOrder::Lifo => waiters.pop_back(),
-            };
-            let Some(waiter) = next else { break };
+        loop {
+            let mut taken = None;
+            for i in 0..waiters.len() {
+                let at = match self.order {
+                    WaitOrder::Fifo => i,
+                    WaitOrder::Lifo => waiters.len() - 1 - i,
+                };
+                if let Some(n) = self.try_take(waiters[at].partition) {
+                    taken = Some((at, n));
+                    break;
+                }
+                // Without partitions, one refusal means every waiter would be refused.
+                if self.partitions.len() == 1 {
+                    break;
+                }
+            }
+            let Some((at, n)) = taken else { break };
+            let waiter = waiters.remove(at).expect("a waiter at an index just read");
             waiter.in_flight.store(n, Relaxed);
             waiter.granted.store(true, Release);
             if let Some(waker) = waiter.waker.lock().unwrap().take() {
@@ -327,6 +394,7 @@ mod tests {
             Name::from_static("t"),
             Sinks::default(),
             Box::new(Aimd::new().initial_limit(2)),
+            Box::new([Partition::new(Name::from_static("default"), 1.0)]),
             (1, 10),
             SampleWindow::Calls(1),
             max_waiting,
@@ -338,28 +406,28 @@ mod tests {
     #[test]
     fn rejects_beyond_the_limit_and_reports_it() {
         let s = state(0, WaitOrder::Fifo);
-        assert!(matches!(s.acquire(), Admission::Admitted(1)));
-        assert!(matches!(s.acquire(), Admission::Admitted(2)));
+        assert!(matches!(s.acquire(0), Admission::Admitted(1)));
+        assert!(matches!(s.acquire(0), Admission::Admitted(2)));
         assert!(matches!(
-            s.acquire(),
+            s.acquire(0),
             Admission::Rejected {
                 limit: 2,
                 in_flight: 2
             }
         ));
-        s.release();
-        assert!(matches!(s.acquire(), Admission::Admitted(2)));
+        s.release(0);
+        assert!(matches!(s.acquire(0), Admission::Admitted(2)));
         assert_eq!(s.rejected(), 1);
     }
 
     #[test]
     fn lifo_grants_the_newest_waiter() {
         let s = state(2, WaitOrder::Lifo);
-        let _ = (s.acquire(), s.acquire());
-        let (Admission::Wait(old), Admission::Wait(new)) = (s.acquire(), s.acquire()) else {
+        let _ = (s.acquire(0), s.acquire(0));
+        let (Admission::Wait(old), Admission::Wait(new)) = (s.acquire(0), s.acquire(0)) else {
             panic!("expected two waiters")
         };
-        s.release();
+        s.release(0);
         assert!(new.granted.load(Acquire));
         assert!(!old.granted.load(Acquire));
         assert!(!s.leave(&old));

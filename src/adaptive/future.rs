@@ -30,6 +30,8 @@ pub struct AdaptiveLimited<Op, H, C> {
     // `None` only in a tower call, whose one call state was made with the handle moved into it.
     pub(crate) state: Option<H>,
     pub(crate) classify: C,
+    /// The partition the call belongs to (0: the default one).
+    pub(crate) partition: usize,
 }
 
 pin_project! {
@@ -54,6 +56,7 @@ pin_project! {
         #[pin]
         timer: LazySleep,
         phase: Phase,
+        partition: usize,
         state: H,
     }
 
@@ -66,11 +69,11 @@ pin_project! {
             match std::mem::replace(this.phase, Phase::Done) {
                 Phase::Waiting(waiter) => {
                     if this.state.leave(&waiter) {
-                        this.state.release();
+                        this.state.release(*this.partition);
                     }
                 }
                 Phase::Running { start, in_flight } => {
-                    this.state.release();
+                    this.state.release(*this.partition);
                     if crate::timer::is_expiring() {
                         this.state.record(start.elapsed(), in_flight, true);
                     }
@@ -104,6 +107,7 @@ where
             inner: self.op.start(),
             timer: LazySleep::Unarmed,
             phase: Phase::Start,
+            partition: self.partition,
             state: self
                 .state
                 .clone()
@@ -131,7 +135,7 @@ where
                     // gives it back through the drop.
                     let judged = self.classify.classify(&result);
                     *this.phase = Phase::Done;
-                    this.state.release();
+                    this.state.release(*this.partition);
                     match judged {
                         Judged::Success => this.state.record(start.elapsed(), in_flight, false),
                         Judged::Failure => this.state.record(start.elapsed(), in_flight, true),
@@ -139,7 +143,7 @@ where
                     }
                     return Poll::Ready(result);
                 }
-                Phase::Start => match this.state.acquire() {
+                Phase::Start => match this.state.acquire(*this.partition) {
                     Admission::Admitted(in_flight) => run(this.phase, this.state, in_flight),
                     Admission::Wait(waiter) => {
                         *this.phase = Phase::Waiting(waiter);
@@ -177,11 +181,12 @@ where
 impl<Inner, H: Deref<Target = AdaptiveState>> AdaptiveCall<Inner, H> {
     /// A call not yet admitted, holding the limiter itself.
     #[cfg(feature = "tower")]
-    pub(crate) fn lent(inner: Inner, state: H) -> Self {
+    pub(crate) fn lent(inner: Inner, state: H, partition: usize) -> Self {
         Self {
             inner,
             timer: LazySleep::Unarmed,
             phase: Phase::Start,
+            partition,
             state,
         }
     }

@@ -41,6 +41,23 @@
 //! | a place comes free (a call finishes, or the limit rises) | it goes to the oldest waiter ([`WaitOrder::Fifo`]) or the newest ([`WaitOrder::Lifo`], which under overload serves callers who are still likely to want the answer) |
 //! | the limit falls below the calls in flight | nothing is cut off; new calls wait or are rejected until the count is under the limit |
 //!
+//! # Partitions
+//!
+//! Named shares of the one limit, as Netflix's partitioned limiter has them: with
+//! `.partition("live", 0.7).partition("batch", 0.3)`, live calls are guaranteed `⌊0.7 × limit⌋`
+//! places and batch calls `⌊0.3 × limit⌋`; calls of no named partition belong to `"default"`,
+//! guaranteed what the named shares leave (here nothing). A call is admitted while the calls in
+//! flight are below the limit, or while its partition is below its guaranteed part:
+//!
+//! - a partition may exceed its part only while the others leave room (the limit is not
+//!   reached), so batch work can use the whole limit at night;
+//! - when live calls arrive and find the limit taken by borrowed batch calls, they are admitted
+//!   anyway up to their part, and batch calls are turned away until the borrowed places come
+//!   back: the total exceeds the limit meanwhile, by at most what was borrowed.
+//!
+//! Choose the partition per call with [`AdaptiveLimit::partition`] (a handle for that
+//! partition's calls), or per request in tower with [`AdaptiveLayer::partition_by`].
+//!
 //! # Costs
 //!
 //! Without waiting, admission is one compare-and-swap and no lock. Each finished call reads the
@@ -103,7 +120,7 @@ pub(crate) use future::AdaptiveCall;
 pub(crate) use future::AdaptiveLimited;
 pub use gradient::Gradient2;
 #[cfg(feature = "tower")]
-pub use layer::{AdaptiveLayer, AdaptiveService};
+pub use layer::{AdaptiveLayer, AdaptiveService, ChoosePartition, PartitionBy};
 pub use vegas::Vegas;
 
 use crate::{
@@ -156,6 +173,8 @@ use crate::{
 pub struct AdaptiveLimit<C = ErrorIsFailure> {
     state: Arc<AdaptiveState>,
     classify: C,
+    /// The partition its calls belong to (0: the default one).
+    partition: usize,
 }
 
 impl<C: Clone> Clone for AdaptiveLimit<C> {
@@ -163,6 +182,7 @@ impl<C: Clone> Clone for AdaptiveLimit<C> {
         Self {
             state: self.state.clone(),
             classify: self.classify.clone(),
+            partition: self.partition,
         }
     }
 }
@@ -175,7 +195,7 @@ impl<C: Clone> Clone for AdaptiveLimit<C> {
 /// assert_eq!((s.limit, s.in_flight, s.waiting, s.rejected, s.dropped), (20, 0, 0, 0, 0));
 /// # Ok::<(), failguard::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct AdaptiveSnapshot {
@@ -191,6 +211,29 @@ pub struct AdaptiveSnapshot {
     pub rejected: u64,
     /// Calls recorded as drops since the limiter was built.
     pub dropped: u64,
+    /// Each partition's calls in flight, the default partition first (`"default"`, whatever
+    /// share the named ones leave).
+    pub partitions: Vec<PartitionSnapshot>,
+}
+
+/// One partition of an [`AdaptiveLimit`], in its [snapshot](AdaptiveSnapshot).
+///
+/// ```
+/// let limit = failguard::adaptive::AdaptiveLimit::builder().partition("live", 0.7).build()?;
+/// let live = &limit.snapshot().partitions[1];
+/// assert_eq!((live.name.as_str(), live.share, live.in_flight), ("live", 0.7, 0));
+/// # Ok::<(), failguard::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct PartitionSnapshot {
+    /// The partition's name.
+    pub name: Name,
+    /// Its share of the limit, 0 to 1.
+    pub share: f64,
+    /// Its calls in flight.
+    pub in_flight: usize,
 }
 
 impl AdaptiveLimit {
@@ -242,7 +285,7 @@ impl<C> AdaptiveLimit<C> {
     where
         C: Clone,
     {
-        AdaptiveLayer::new(self.state.clone(), self.classify.clone())
+        AdaptiveLayer::new(self.state.clone(), self.classify.clone(), self.partition)
     }
 
     crate::policy::wrap_method!("failguard::adaptive::AdaptiveLimit::builder().build()?");
@@ -262,6 +305,50 @@ impl<C> AdaptiveLimit<C> {
             waiting: self.state.waiting(),
             rejected: self.state.rejected(),
             dropped: self.state.dropped(),
+            partitions: self
+                .state
+                .partitions
+                .iter()
+                .map(|p| PartitionSnapshot {
+                    name: p.name.clone(),
+                    share: p.share,
+                    in_flight: p.in_flight(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The same limiter, for calls of the partition named `name`: they count against the one
+    /// limit, with the partition's guaranteed part of it (see [Partitions](self#partitions)).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] if the builder named no such partition.
+    ///
+    /// ```
+    /// use failguard::adaptive::AdaptiveLimit;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let limit = AdaptiveLimit::builder().partition("live", 0.7).partition("batch", 0.3).build()?;
+    /// let batch = limit.partition("batch")?;
+    /// batch.call(|| async { Ok::<_, std::io::Error>(()) }).await?;
+    /// assert!(limit.partition("nightly").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn partition(&self, name: &str) -> Result<Self, crate::ConfigError>
+    where
+        C: Clone,
+    {
+        match self.state.partition_named(name) {
+            Some(partition) => Ok(Self {
+                partition,
+                ..self.clone()
+            }),
+            None => Err(crate::ConfigError::new(
+                "adaptive.partition",
+                format!("no partition named `{name}`"),
+            )),
         }
     }
 
@@ -303,6 +390,7 @@ where
             op,
             state: Some(&*self.state),
             classify: self.classify.clone(),
+            partition: self.partition,
         }
     }
 }
@@ -320,6 +408,7 @@ where
             op,
             state: Some(self.state),
             classify: self.classify,
+            partition: self.partition,
         }
     }
 }

@@ -22,6 +22,7 @@ pub use crate::breaker::CircuitOpen;
 pub use crate::bulkhead::{BulkheadFull, BulkheadFullReason};
 pub use crate::queue::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout};
 pub use crate::rate_limit::RateLimited;
+pub use crate::throttle::Throttled;
 pub use crate::timeout::Elapsed;
 
 /// The error of a call made through failguard policies.
@@ -117,6 +118,10 @@ pub enum Error<E> {
     /// what it found.
     #[error(transparent)]
     ConcurrencyLimited(ConcurrencyLimited),
+    /// An [`AdaptiveThrottle`](crate::throttle::AdaptiveThrottle) rejected the request locally:
+    /// the backend has been rejecting most of what it gets. The call was not made.
+    #[error(transparent)]
+    Throttled(Throttled),
 }
 
 impl<E> Error<E> {
@@ -213,6 +218,7 @@ impl<E> Error<E> {
             Error::CircuitOpen(e) => Some(Rejection::CircuitOpen(e.clone())),
             Error::RateLimited(e) => Some(Rejection::RateLimited(e.clone())),
             Error::ConcurrencyLimited(e) => Some(Rejection::ConcurrencyLimited(e.clone())),
+            Error::Throttled(e) => Some(Rejection::Throttled(e.clone())),
         }
     }
 
@@ -237,6 +243,7 @@ impl<E> Error<E> {
             Error::CircuitOpen(e) => Error::CircuitOpen(e),
             Error::RateLimited(e) => Error::RateLimited(e),
             Error::ConcurrencyLimited(e) => Error::ConcurrencyLimited(e),
+            Error::Throttled(e) => Error::Throttled(e),
         }
     }
 }
@@ -252,6 +259,7 @@ impl<E> From<Rejection> for Error<E> {
             Rejection::CircuitOpen(e) => Error::CircuitOpen(e),
             Rejection::RateLimited(e) => Error::RateLimited(e),
             Rejection::ConcurrencyLimited(e) => Error::ConcurrencyLimited(e),
+            Rejection::Throttled(e) => Error::Throttled(e),
         }
     }
 }
@@ -302,6 +310,9 @@ pub enum Rejection {
     /// An [`AdaptiveLimit`](crate::adaptive::AdaptiveLimit) had no room.
     #[error(transparent)]
     ConcurrencyLimited(ConcurrencyLimited),
+    /// An [`AdaptiveThrottle`](crate::throttle::AdaptiveThrottle) rejected the request locally.
+    #[error(transparent)]
+    Throttled(Throttled),
 }
 
 impl Rejection {
@@ -319,7 +330,8 @@ impl Rejection {
             Rejection::Timeout(_)
             | Rejection::QueueTimeout(_)
             | Rejection::QueueClosed(_)
-            | Rejection::ConcurrencyLimited(_) => None,
+            | Rejection::ConcurrencyLimited(_)
+            | Rejection::Throttled(_) => None,
             Rejection::QueueFull(e) => e.retry_after(),
             Rejection::BulkheadFull(e) => e.retry_after(),
             Rejection::CircuitOpen(e) => e.retry_after(),
@@ -348,6 +360,7 @@ impl Rejection {
             Rejection::CircuitOpen(e) => e.name(),
             Rejection::RateLimited(e) => e.name(),
             Rejection::ConcurrencyLimited(e) => e.name(),
+            Rejection::Throttled(e) => e.name(),
         }
     }
 
@@ -369,6 +382,7 @@ impl Rejection {
             Rejection::CircuitOpen(_) => "circuit-breaker",
             Rejection::RateLimited(_) => "rate-limiter",
             Rejection::ConcurrencyLimited(_) => "adaptive-limit",
+            Rejection::Throttled(_) => "adaptive-throttle",
         }
     }
 }
@@ -502,6 +516,7 @@ impl PolicyError for BoxError {
             Rejection::CircuitOpen(e) => Box::new(e),
             Rejection::RateLimited(e) => Box::new(e),
             Rejection::ConcurrencyLimited(e) => Box::new(e),
+            Rejection::Throttled(e) => Box::new(e),
         }
     }
 
@@ -529,6 +544,9 @@ impl PolicyError for BoxError {
         }
         if let Some(e) = self.downcast_ref::<ConcurrencyLimited>() {
             return Some(Rejection::ConcurrencyLimited(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<Throttled>() {
+            return Some(Rejection::Throttled(e.clone()));
         }
         None
     }

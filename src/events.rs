@@ -45,7 +45,7 @@ use std::{fmt, sync::Arc};
 use crate::{
     Name, adaptive::AdaptiveEvent, breaker::BreakerEvent, bulkhead::BulkheadEvent,
     fallback::FallbackEvent, queue::QueueEvent, rate_limit::RateLimitEvent, retry::RetryEvent,
-    timeout::TimeoutEvent,
+    throttle::ThrottleEvent, timeout::TimeoutEvent,
 };
 
 /// Something that happened to a policy: the policy's name and what happened.
@@ -88,6 +88,8 @@ pub enum EventKind<'a> {
     Retry(RetryEvent),
     /// A timeout's event.
     Timeout(TimeoutEvent),
+    /// An adaptive throttle's event.
+    Throttle(ThrottleEvent),
 }
 
 impl<'a> Event<'a> {
@@ -108,6 +110,7 @@ impl<'a> Event<'a> {
             EventKind::RateLimit(_) => "rate-limiter",
             EventKind::Retry(_) => "retry",
             EventKind::Timeout(_) => "timeout",
+            EventKind::Throttle(_) => "adaptive-throttle",
         }
     }
 
@@ -134,6 +137,7 @@ impl<'a> Event<'a> {
             EventKind::RateLimit(e) => e.trace(self.name),
             EventKind::Retry(e) => e.trace(self.name),
             EventKind::Timeout(e) => e.trace(self.name),
+            EventKind::Throttle(e) => e.trace(self.name),
         }
     }
 }

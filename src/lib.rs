@@ -14,6 +14,7 @@
 //! | [`Retry`] | calls again after a failure, with an exact, capped backoff, within attempts, elapsed time and a shared [`RetryBudget`](retry::RetryBudget) | — (the last outcome) |
 //! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
 //! | [`AdaptiveLimit`](adaptive::AdaptiveLimit) | at most *limit* calls in flight, the limit moved by measured round trips and drops (AIMD, Vegas, Gradient2 or your own), rejecting at once or after a bounded FIFO/LIFO wait | [`Error::ConcurrencyLimited`] |
+//! | [`AdaptiveThrottle`](throttle::AdaptiveThrottle) | rejects requests locally as the backend accepts fewer of them (the SRE book's client-side throttling: `max(0, (requests − K·accepts) / (requests + 1))` over a sliding window) | [`Error::Throttled`] |
 //! | [`RateLimiter`] | at most N calls per period with a bounded burst (exact GCRA on one atomic word), rejecting with the exact `retry_after` or waiting up to `max_wait` | [`Error::RateLimited`] |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
@@ -128,6 +129,7 @@
 //! | `queue.shed` | WARN | `policy = "queue"`, `name`, `reason` (`rejected_newest`, `dropped_oldest`, `timed_out`, `closed`), `queued`, `retry_after_ms` (the estimated wait of a full queue, when there is one) |
 //! | `adaptive.rejected` | WARN | `policy = "adaptive-limit"`, `name`, `limit`, `in_flight`, `waited` |
 //! | `adaptive.limit_changed` | DEBUG | `policy = "adaptive-limit"`, `name`, `from`, `to`, `rtt_us` (the window's mean round trip), `drops` |
+//! | `throttle.rejected` | DEBUG | `policy = "adaptive-throttle"`, `name`, `probability`, `requests`, `accepts` |
 //! | `rate_limit.rejected` | WARN | `policy = "rate-limiter"`, `name`, `weight`, `retry_after_ms` (none when the weight exceeds the burst) |
 //! | `rate_limit.waited` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `waited_ms` |
 //! | `rate_limit.wait_cancelled` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `given_back` |
@@ -189,8 +191,10 @@ pub mod rate_limit;
 pub mod retry;
 #[allow(dead_code)]
 mod sync;
+pub mod throttle;
 pub mod timeout;
 mod timer;
+mod window;
 
 pub use breaker::CircuitBreaker;
 pub use bulkhead::Bulkhead;

@@ -289,3 +289,35 @@ async fn concurrency_limited() {
         assert_eq!(err.rejection().unwrap().policy(), "adaptive-limit");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn throttled() {
+    use failguard::throttle::AdaptiveThrottle;
+
+    for (name, start) in [
+        (
+            None,
+            "adaptive throttle rejected the request locally (probability ",
+        ),
+        (
+            Some("ads"),
+            "adaptive throttle `ads` rejected the request locally (probability ",
+        ),
+    ] {
+        let mut builder = AdaptiveThrottle::builder().seed(1);
+        if let Some(name) = name {
+            builder = builder.name(name);
+        }
+        let throttle = builder.build().unwrap();
+        let err = loop {
+            match throttle.call(|| async { Err::<(), _>(refused()) }).await {
+                Err(Error::Throttled(t)) => break Error::<io::Error>::Throttled(t),
+                _ => continue,
+            }
+        };
+        let message = err.to_string();
+        assert!(message.starts_with(start), "{message}");
+        assert!(message.ends_with("accepted in the window)"), "{message}");
+        assert_eq!(err.rejection().unwrap().policy(), "adaptive-throttle");
+    }
+}

@@ -323,7 +323,7 @@ impl<C> AdaptiveLimit<C> {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] if the builder named no such partition.
+    /// A [`ConfigError`](crate::ConfigError) if the builder named no such partition.
     ///
     /// ```
     /// use failguard::adaptive::AdaptiveLimit;

@@ -18,6 +18,7 @@ use crate::{
     queue::QueueEvent,
     rate_limit::RateLimitEvent,
     retry::RetryEvent,
+    throttle::ThrottleEvent,
     timeout::TimeoutEvent,
 };
 
@@ -176,6 +177,9 @@ enum Handles {
     Adaptive {
         rejections: Family,
     },
+    Throttle {
+        rejected: Counter,
+    },
     Fallback {
         fallbacks: Family,
     },
@@ -253,6 +257,9 @@ impl Series {
                     &["concurrency_limited", "wait_timed_out"],
                 ),
             },
+            EventKind::Throttle(_) => Handles::Throttle {
+                rejected: of.counter(REJECTIONS, Some((REASON, "throttled"))),
+            },
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(
                     FALLBACKS,
@@ -265,6 +272,7 @@ impl Series {
                         "queue",
                         "rate-limiter",
                         "adaptive-limit",
+                        "adaptive-throttle",
                     ],
                 ),
             },
@@ -349,6 +357,10 @@ impl Series {
                 Handles::Adaptive { rejections },
                 EventKind::Adaptive(AdaptiveEvent::Rejected { waited, .. }),
             ) => rejections.at(usize::from(waited)).increment(1),
+            (
+                Handles::Throttle { rejected },
+                EventKind::Throttle(ThrottleEvent::Throttled { .. }),
+            ) => rejected.increment(1),
             (
                 Handles::Fallback { fallbacks },
                 EventKind::Fallback(FallbackEvent::Applied { rejection }),

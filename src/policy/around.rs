@@ -114,6 +114,7 @@ borrowing_around!(
     [] crate::RateLimiter,
     [C,] crate::CircuitBreaker<C>,
     [C,] crate::adaptive::AdaptiveLimit<C>,
+    [C,] crate::throttle::AdaptiveThrottle<C>,
     [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,
     [P,] Option<P>,

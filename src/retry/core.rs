@@ -57,6 +57,7 @@ impl<E, F: Fn(&E) -> bool> RetryError<E> for F {
 /// | `CircuitOpen` without one (forced open) | no: nobody knows when it will pass |
 /// | `RateLimited` | yes, but no sooner than its exact `retry_after` (a promise, as an open circuit's: not at all when it is beyond the backoff's cap); not when the call's weight exceeds the burst (no `retry_after`: it can never pass) |
 /// | `QueueClosed` (shut down, workers gone, or the work panicked) | no: it will not get better by trying again |
+/// | `Throttled` (the client throttles itself: the backend rejects most requests) | no: a retry is one more request to a backend that is turning them away, which the throttle exists to prevent |
 ///
 /// ```
 /// use failguard::{Error, retry::{RetryError, Transient}};
@@ -72,7 +73,7 @@ impl<E: PolicyError> RetryError<E> for Transient {
             Some(rejection) => match rejection {
                 Rejection::CircuitOpen(open) => open.retry_after().is_some(),
                 Rejection::RateLimited(limited) => limited.retry_after().is_some(),
-                Rejection::QueueClosed(_) => false,
+                Rejection::QueueClosed(_) | Rejection::Throttled(_) => false,
                 Rejection::Timeout(_)
                 | Rejection::BulkheadFull(_)
                 | Rejection::ConcurrencyLimited(_)

@@ -43,6 +43,14 @@ pub struct Server {
 #[derive(Debug)]
 pub struct Overloaded;
 
+impl std::fmt::Display for Overloaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the model server is overloaded")
+    }
+}
+
+impl std::error::Error for Overloaded {}
+
 impl Server {
     pub fn new(fail_when_queued: bool) -> Arc<Self> {
         Arc::new(Self {
@@ -153,25 +161,38 @@ pub struct Measured {
 #[derive(Default)]
 struct Log {
     latencies: Vec<Vec<Duration>>,
+    /// Every successful call: when it ended (seconds from the start) and its latency (ms).
+    done: Vec<(f64, f64)>,
+}
+
+/// What happened over time.
+#[derive(Debug, Default)]
+pub struct Trace {
+    /// Every 10 ms: seconds from the start, the limit, the requests inside the server.
+    pub points: Vec<(f64, usize, usize)>,
+    /// Every successful call: when it ended, its latency in milliseconds.
+    pub latencies: Vec<(f64, f64)>,
+    /// Each phase's start, in seconds, and its capacity.
+    pub phases: Vec<(f64, usize)>,
 }
 
 /// Runs `phases`; `call` makes one request through the limiter under test, `limit` reads its
 /// current limit, if the limiter tells (otherwise the requests inside the server stand for it:
-/// under overload they are what the limiter admits). Returns each phase's figures and the
-/// trace, every 10 ms: (seconds, limit, requests inside the server).
+/// under overload they are what the limiter admits). Returns each phase's figures and what
+/// happened over time.
 pub async fn run<F, Fut>(
     phases: &[Phase],
     server: Arc<Server>,
     call: F,
     limit: impl Fn() -> Option<usize>,
-) -> (Vec<Measured>, Vec<(f64, usize, usize)>)
+) -> (Vec<Measured>, Trace)
 where
     F: Fn(Arc<Server>) -> Fut,
     Fut: Future<Output = bool> + Send + 'static,
 {
     let log = Arc::new(Mutex::new(Log::default()));
     let current = Arc::new(AtomicUsize::new(0));
-    let mut trace = Vec::new();
+    let mut trace = Trace::default();
     let mut measured = Vec::new();
     let t0 = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(1));
@@ -179,6 +200,9 @@ where
         log.lock().unwrap().latencies.push(Vec::new());
         current.store(i, Relaxed);
         server.set_capacity(phase.capacity);
+        trace
+            .phases
+            .push((t0.elapsed().as_secs_f64(), phase.capacity));
         let per_ms = phase.load * C0 as f64 * 1e-3 / BASE.as_secs_f64();
         let mut owed = 0.0;
         let mut limits = Vec::new();
@@ -194,9 +218,13 @@ where
                     let start = Instant::now();
                     if request.await {
                         let i = current.load(Relaxed);
+                        let latency = start.elapsed();
+                        let mut log = log.lock().unwrap();
+                        let end = t0.elapsed().as_secs_f64();
+                        log.done.push((end, latency.as_secs_f64() * 1e3));
                         // Goodput and p99 are measured once the limit had time to settle.
                         if start >= settled_from {
-                            log.lock().unwrap().latencies[i].push(start.elapsed());
+                            log.latencies[i].push(latency);
                         }
                     }
                 });
@@ -205,7 +233,7 @@ where
                 let inside = server.inside();
                 let l = limit().unwrap_or(inside);
                 limits.push(l);
-                trace.push((t0.elapsed().as_secs_f64(), l, inside));
+                trace.points.push((t0.elapsed().as_secs_f64(), l, inside));
             }
         }
         let c = phase.capacity as f64;
@@ -227,7 +255,8 @@ where
         });
     }
     tokio::time::sleep(Duration::from_secs(1)).await; // let the last calls finish
-    let log = log.lock().unwrap();
+    let mut log = log.lock().unwrap();
+    trace.latencies = std::mem::take(&mut log.done);
     for (m, latencies) in measured.iter_mut().zip(&log.latencies) {
         let mut sorted = latencies.clone();
         sorted.sort();

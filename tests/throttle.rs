@@ -151,16 +151,18 @@ async fn a_deadline_counts_as_not_accepted_and_a_cancellation_nowhere() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         Ok::<_, io::Error>(())
     };
-    let policy = Timeout::new(10 * MS).unwrap().wrap(throttle.clone());
-    assert!(matches!(policy.call(slow).await, Err(Error::Timeout(_))));
-    let s = throttle.snapshot();
-    assert_eq!((s.requests, s.accepts), (1, 0));
+    // First, while nothing is recorded (no local rejection can happen): another crate's
+    // timeout is an ordinary cancellation.
     assert!(
         tokio::time::timeout(10 * MS, throttle.call(slow))
             .await
             .is_err()
     );
-    assert_eq!(throttle.snapshot().requests, 1);
+    assert_eq!(throttle.snapshot().requests, 0);
+    let policy = Timeout::new(10 * MS).unwrap().wrap(throttle.clone());
+    assert!(matches!(policy.call(slow).await, Err(Error::Timeout(_))));
+    let s = throttle.snapshot();
+    assert_eq!((s.requests, s.accepts), (1, 0));
 }
 
 #[tokio::test(start_paused = true)]

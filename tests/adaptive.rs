@@ -436,3 +436,40 @@ fn partitions_are_checked() {
             .is_err()
     );
 }
+
+/// Calls finishing on several threads at once: every call lands in exactly one window (the
+/// windows are gathered with atomics, and closed by whoever completes one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn windows_gathered_from_many_threads_lose_no_call() {
+    let (spy, seen) = spy(1000);
+    let limit = AdaptiveLimit::builder()
+        .algorithm(spy)
+        .sample_window(SampleWindow::Calls(10))
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let limit = limit.clone();
+            tokio::spawn(async move {
+                for _ in 0..1000 {
+                    limit
+                        .call(|| async { Ok::<_, io::Error>(()) })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let windows = seen.lock().unwrap();
+    let gathered: usize = windows.iter().map(|s| s.calls).sum();
+    assert!(windows.iter().all(|s| s.calls >= 10));
+    // What is not in a closed window is in the one being gathered: fewer than a window per
+    // thread that found the learner busy.
+    assert!(
+        gathered <= 8000 && gathered > 8000 - 10 * 8,
+        "gathered {gathered}"
+    );
+}

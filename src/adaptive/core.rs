@@ -5,7 +5,11 @@
 //! current `limit` (an atomic the learner stores). With waiting allowed, admission and release
 //! take the waiters' lock, so that a released permit goes straight to a waiter and none is
 //! stranded between a release and a newcomer queueing. Recording an outcome takes the learner's
-//! lock, briefly: it adds the call to the window and, once per window, asks the algorithm.
+//! window of outcomes is a handful of atomics each finished call adds to (no lock); the call
+//! that completes a window takes the learner's lock (without waiting: if another call holds it,
+//! that one closes the window) and asks the algorithm. Under concurrency a window's edges are
+//! approximate (a call recorded while another closes the window may land in either), which
+//! moves a mean by a fraction of one call.
 //!
 //! Partitions: each call belongs to one (the default one unless chosen), whose guaranteed part
 //! of the limit is `⌊limit × share⌋`. A call is admitted while the calls in flight are below the
@@ -23,6 +27,7 @@ use crate::{
     sync::{
         Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex,
         Ordering::{AcqRel, Acquire, Relaxed, Release},
+        Padded,
     },
 };
 
@@ -43,7 +48,8 @@ pub struct AdaptiveState {
     waiting: AtomicUsize,
     rejected: AtomicU64,
     dropped: AtomicU64,
-    learner: Mutex<Learner>,
+    gathering: Padded<Gathering>,
+    learner: Mutex<Box<dyn LimitAlgorithm>>,
     waiters: Mutex<VecDeque<Arc<Waiter>>>,
 }
 
@@ -84,13 +90,48 @@ impl Partition {
     }
 }
 
-struct Learner {
-    algorithm: Box<dyn LimitAlgorithm>,
-    calls: usize,
-    drops: usize,
-    rtt_sum: Duration,
-    min_rtt: Duration,
-    max_in_flight: usize,
+/// The window being gathered, added to by every finished call without a lock.
+#[derive(Debug)]
+struct Gathering {
+    calls: AtomicUsize,
+    drops: AtomicUsize,
+    /// Nanoseconds, saturating at `u64::MAX` (585 years).
+    rtt_sum: AtomicU64,
+    min_rtt: AtomicU64,
+    max_in_flight: AtomicUsize,
+}
+
+impl Gathering {
+    fn new() -> Self {
+        Self {
+            calls: AtomicUsize::new(0),
+            drops: AtomicUsize::new(0),
+            rtt_sum: AtomicU64::new(0),
+            min_rtt: AtomicU64::new(u64::MAX),
+            max_in_flight: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Lowers (`keep_less`) or raises an atomic to `value` if that moves it.
+fn bound_u64(atomic: &AtomicU64, value: u64, keep_less: bool) {
+    let mut now = atomic.load(Relaxed);
+    while (keep_less && value < now) || (!keep_less && value > now) {
+        match atomic.compare_exchange_weak(now, value, Relaxed, Relaxed) {
+            Ok(_) => return,
+            Err(actual) => now = actual,
+        }
+    }
+}
+
+fn raise_usize(atomic: &AtomicUsize, value: usize) {
+    let mut now = atomic.load(Relaxed);
+    while value > now {
+        match atomic.compare_exchange_weak(now, value, Relaxed, Relaxed) {
+            Ok(_) => return,
+            Err(actual) => now = actual,
+        }
+    }
 }
 
 /// One queued caller.
@@ -143,14 +184,8 @@ impl AdaptiveState {
             waiting: AtomicUsize::new(0),
             rejected: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
-            learner: Mutex::new(Learner {
-                algorithm,
-                calls: 0,
-                drops: 0,
-                rtt_sum: Duration::ZERO,
-                min_rtt: Duration::MAX,
-                max_in_flight: 0,
-            }),
+            gathering: Padded(Gathering::new()),
+            learner: Mutex::new(algorithm),
             waiters: Mutex::new(VecDeque::new()),
         }
     }
@@ -326,34 +361,47 @@ impl AdaptiveState {
     /// Records one finished call: `rtt` from admission to outcome, `in_flight` when it started,
     /// whether it was a drop. Once per window, moves the limit.
     pub(crate) fn record(&self, rtt: Duration, in_flight: usize, dropped: bool) {
+        let g = &self.gathering;
         if dropped {
             self.dropped.fetch_add(1, Relaxed);
+            g.drops.fetch_add(1, Relaxed);
         }
-        let mut learner = self.learner.lock().unwrap();
-        learner.calls += 1;
-        learner.drops += usize::from(dropped);
-        learner.rtt_sum += rtt;
-        learner.min_rtt = learner.min_rtt.min(rtt);
-        learner.max_in_flight = learner.max_in_flight.max(in_flight);
+        let nanos = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
+        let _ = g
+            .rtt_sum
+            .fetch_update(Relaxed, Relaxed, |sum| Some(sum.saturating_add(nanos)));
+        bound_u64(&g.min_rtt, nanos, true);
+        raise_usize(&g.max_in_flight, in_flight);
         let limit = self.limit();
         let size = match self.window {
             SampleWindow::RoundTrip => limit,
             SampleWindow::Calls(n) => n,
         };
-        if learner.calls < size {
+        // Counted last, so that the call that completes a window finds its figures in.
+        if g.calls.fetch_add(1, AcqRel) + 1 < size {
             return;
         }
-        let calls = std::mem::take(&mut learner.calls);
+        // Whoever holds the learner is closing a window already; this call's figures go into
+        // the next one.
+        let Ok(mut learner) = self.learner.try_lock() else {
+            return;
+        };
+        let calls = g.calls.swap(0, AcqRel);
+        if calls < size {
+            // Another call closed this window just before: give the count back.
+            g.calls.fetch_add(calls, AcqRel);
+            return;
+        }
+        let sum = g.rtt_sum.swap(0, Relaxed);
+        let min = g.min_rtt.swap(u64::MAX, Relaxed);
         let sample = Sample::new(
-            learner.rtt_sum / calls as u32,
-            learner.min_rtt,
-            std::mem::take(&mut learner.max_in_flight),
+            Duration::from_nanos(sum / calls as u64),
+            Duration::from_nanos(min.min(sum)),
+            g.max_in_flight.swap(0, Relaxed),
             limit,
         )
-        .with_drops(std::mem::take(&mut learner.drops), calls);
-        learner.rtt_sum = Duration::ZERO;
-        learner.min_rtt = Duration::MAX;
-        let proposed = learner.algorithm.on_sample(sample);
+        .with_drops(g.drops.swap(0, Relaxed), calls);
+        let proposed = learner.on_sample(sample);
         let mut next = proposed.clamp(self.min_limit, self.max_limit);
         if next > limit {
             // Grow only while in use, and only a little past what was used: a rise is a

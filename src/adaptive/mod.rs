@@ -61,8 +61,9 @@
 //! # Costs
 //!
 //! Without waiting, admission is one compare-and-swap and no lock. Each finished call reads the
-//! clock (it was read once at admission too) and takes a short lock to add itself to the window;
-//! once per window the algorithm runs under it. With waiting on, admission and release take the
+//! clock (it was read once at admission too) and adds itself to the window with a few atomic
+//! operations, no lock; once per window, the call that completes it runs the algorithm under a
+//! lock it takes without waiting (if another call holds it, that one closes the window). With waiting on, admission and release take the
 //! waiters' lock too, and a waiter that gives up is found in the line by a scan (the line is at
 //! most `max_waiting` long).
 //!

@@ -277,6 +277,36 @@ fn picture(rows: &[(&str, &Trace)]) -> String {
                 y(tick) + 4.0
             );
         }
+        if let Some((_, t)) = rows.first() {
+            // Phase boundaries and names, and the time axis.
+            for (i, (start, _)) in t.phases.iter().enumerate() {
+                let _ = writeln!(
+                    svg,
+                    r##"<line x1="{0:.1}" y1="{y0}" x2="{0:.1}" y2="{1}" stroke="#ccc"/>"##,
+                    x(*start),
+                    y0 + h
+                );
+                if panel == 0 {
+                    let _ = writeln!(
+                        svg,
+                        r##"<text x="{:.1}" y="{}" fill="#555">{}</text>"##,
+                        x(*start) + 4.0,
+                        y0 + 14.0,
+                        PHASES[i].name
+                    );
+                }
+            }
+            let mut second = 0.0;
+            while second <= end {
+                let _ = writeln!(
+                    svg,
+                    r##"<text x="{:.1}" y="{}" text-anchor="middle" fill="#555">{second} s</text>"##,
+                    x(second),
+                    y0 + h + 14.0
+                );
+                second += 2.0;
+            }
+        }
         if panel == 0 {
             if let Some((_, t)) = rows.first() {
                 let mut path = String::new();
@@ -297,7 +327,9 @@ fn picture(rows: &[(&str, &Trace)]) -> String {
                 );
             }
         }
-        for ((name, trace), colour) in rows.iter().zip(COLOURS) {
+        // failguard's line last, on top and thicker; the peers' under it, lighter.
+        for (i, ((name, trace), colour)) in rows.iter().zip(COLOURS).enumerate().rev() {
+            let (width, opacity) = if i == 0 { (2.0, 1.0) } else { (1.0, 0.55) };
             let points: Vec<(f64, f64)> = if panel == 0 {
                 trace.points.iter().map(|p| (p.0, p.2 as f64)).collect()
             } else {
@@ -309,7 +341,7 @@ fn picture(rows: &[(&str, &Trace)]) -> String {
             }
             let _ = writeln!(
                 svg,
-                r#"<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="1.2"><title>{name}</title></polyline>"#
+                r#"<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="{width}" stroke-opacity="{opacity}"><title>{name}</title></polyline>"#
             );
         }
     }

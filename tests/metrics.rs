@@ -612,7 +612,7 @@ async fn an_adaptive_limit_and_a_throttle_count_their_rejections() {
         .name("shed")
         .listener(MetricsListener::new());
     let policy = fallback.wrap(limit.clone());
-    let busy = limit.call(|| std::future::pending::<Result<i32, &str>>());
+    let busy = limit.call(std::future::pending::<Result<i32, &str>>);
     tokio::pin!(busy);
     assert!(futures_poll_once(&mut busy).is_none());
     assert_eq!(policy.call(|| async { Ok::<_, &str>(1) }).await.unwrap(), 0);

@@ -451,6 +451,7 @@ where
             GuardResult::Guard(guard) => {
                 let (slot, now) = self.shared.create(key);
                 let _ = guard.insert(slot.clone());
+                slot.settle();
                 self.shared.maybe_sweep(now);
                 slot
             }
@@ -535,7 +536,7 @@ impl<K, P: KeyedPolicy> Lifecycle<K, Arc<Slot<P>>> for Pinning {
 
     #[inline]
     fn is_pinned(&self, _: &K, slot: &Arc<Slot<P>>) -> bool {
-        !slot.policy.evictable()
+        slot.pinned()
     }
 
     fn on_evict(&self, _: &mut (), _: K, _: Arc<Slot<P>>) {

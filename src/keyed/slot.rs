@@ -11,6 +11,9 @@ use super::KeyedPolicy;
 #[derive(Debug)]
 pub(crate) struct Slot<P> {
     pub(crate) policy: P,
+    /// Set from its making until it is in the map: a new key's instance is not evictable
+    /// before its first call (evicted while being inserted, every call would get a fresh one).
+    young: AtomicBool,
     touched: AtomicBool,
     /// Nanoseconds after the container's base: the latest moment the key is known unused since.
     since: AtomicU64,
@@ -20,9 +23,15 @@ impl<P> Slot<P> {
     pub(crate) fn new(policy: P, at: u64) -> Self {
         Self {
             policy,
+            young: AtomicBool::new(true),
             touched: AtomicBool::new(false),
             since: AtomicU64::new(at),
         }
+    }
+
+    /// Now in the map: evictable like any other.
+    pub(crate) fn settle(&self) {
+        self.young.store(false, Relaxed);
     }
 
     #[inline(always)]
@@ -34,6 +43,11 @@ impl<P> Slot<P> {
 }
 
 impl<P: KeyedPolicy> Slot<P> {
+    /// Whether eviction must pass it by.
+    pub(crate) fn pinned(&self) -> bool {
+        self.young.load(Relaxed) || !self.policy.evictable()
+    }
+
     /// At sweep time `at`: whether the key has been unused for `idle` nanoseconds and its
     /// policy is at rest, so it may go.
     pub(crate) fn expired(&self, at: u64, idle: u64) -> bool {
@@ -41,6 +55,6 @@ impl<P: KeyedPolicy> Slot<P> {
             self.since.store(at, Relaxed);
             return false;
         }
-        at.saturating_sub(self.since.load(Relaxed)) >= idle && self.policy.evictable()
+        at.saturating_sub(self.since.load(Relaxed)) >= idle && !self.pinned()
     }
 }

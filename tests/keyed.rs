@@ -240,7 +240,7 @@ async fn a_bulkhead_with_calls_in_flight_is_not_evicted() {
         .idle(Duration::from_secs(1))
         .build()
         .unwrap();
-    let busy = bulkheads.call("busy", || pending::<Result<(), Infallible>>());
+    let busy = bulkheads.call("busy", pending::<Result<(), Infallible>>);
     let busy = tokio::spawn(busy);
     tokio::task::yield_now().await;
     assert_eq!(bulkheads.get("busy").snapshot().in_flight, 1);
@@ -254,7 +254,11 @@ async fn a_bulkhead_with_calls_in_flight_is_not_evicted() {
 
     busy.abort();
     let _ = busy.await;
-    assert_eq!(bulkheads.evict_idle(), 0, "the rejected call at 10 s was a use");
+    assert_eq!(
+        bulkheads.evict_idle(),
+        0,
+        "the rejected call at 10 s was a use"
+    );
     advance(Duration::from_secs(1)).await;
     assert_eq!(bulkheads.evict_idle(), 1);
 }
@@ -289,7 +293,7 @@ fn concurrent_first_uses_of_one_key_make_one_instance() {
         });
         assert_eq!(bulkheads.snapshot().created, 1);
         // One instance: a permit taken through one handle shows in every other.
-        let mut held = Box::pin(handles[0].call(|| pending::<Result<(), Infallible>>()));
+        let mut held = Box::pin(handles[0].call(pending::<Result<(), Infallible>>));
         poll_pending(&mut held);
         for handle in &handles {
             assert_eq!(handle.snapshot().in_flight, 1);

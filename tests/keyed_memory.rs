@@ -83,7 +83,11 @@ fn a_million_keys_through_ten_thousand_keep_memory_bounded() {
         if i % 10_000 == 0 {
             let live = LIVE_BYTES.load(Relaxed) - start;
             peak = peak.max(live);
-            assert!(breakers.len() <= MAX_KEYS, "{} keys at key {i}", breakers.len());
+            assert!(
+                breakers.len() <= MAX_KEYS,
+                "{} keys at key {i}",
+                breakers.len()
+            );
         }
     }
     let end = LIVE_BYTES.load(Relaxed) - start;

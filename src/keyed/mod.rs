@@ -143,6 +143,7 @@ pub struct Keyed<K, P> {
 
 type Map<K, P> = Cache<K, Arc<Slot<P>>, UnitWeighter, DefaultHashBuilder, Pinning>;
 type Make<K, P> = Box<dyn Fn(&K) -> P + Send + Sync>;
+type NameEach<K> = Box<dyn Fn(&K) -> Name + Send + Sync>;
 
 struct Shared<K, P> {
     map: Map<K, P>,
@@ -554,7 +555,7 @@ impl<K, P: KeyedPolicy> Lifecycle<K, Arc<Slot<P>>> for Pinning {
 enum Template<K, P> {
     Policy {
         template: P,
-        name_each: Option<Box<dyn Fn(&K) -> Name + Send + Sync>>,
+        name_each: Option<NameEach<K>>,
     },
     Fn(Make<K, P>),
 }

@@ -79,6 +79,9 @@ pub enum EventKind<'a> {
     Fallback(FallbackEvent),
     /// A queue's event.
     Queue(QueueEvent),
+    /// A keyed container's event (feature `keyed`).
+    #[cfg(feature = "keyed")]
+    Keyed(crate::keyed::KeyedEvent),
     /// A rate limiter's event.
     RateLimit(RateLimitEvent),
     /// A retry's event.
@@ -94,13 +97,15 @@ impl<'a> Event<'a> {
     }
 
     /// The kind of policy it happened to, as in `tracing` events and errors: `"circuit-breaker"`,
-    /// `"bulkhead"`, `"fallback"`, `"queue"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
+    /// `"bulkhead"`, `"fallback"`, `"queue"`, `"keyed"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
     pub fn policy(&self) -> &'static str {
         match self.kind {
             EventKind::Breaker(_) => "circuit-breaker",
             EventKind::Bulkhead(_) => "bulkhead",
             EventKind::Fallback(_) => "fallback",
             EventKind::Queue(_) => "queue",
+            #[cfg(feature = "keyed")]
+            EventKind::Keyed(_) => "keyed",
             EventKind::RateLimit(_) => "rate-limiter",
             EventKind::Retry(_) => "retry",
             EventKind::Timeout(_) => "timeout",
@@ -125,6 +130,8 @@ impl<'a> Event<'a> {
             EventKind::Bulkhead(e) => e.trace(self.name),
             EventKind::Fallback(e) => e.trace(self.name),
             EventKind::Queue(e) => e.trace(self.name),
+            #[cfg(feature = "keyed")]
+            EventKind::Keyed(e) => e.trace(self.name),
             EventKind::RateLimit(e) => e.trace(self.name),
             EventKind::Retry(e) => e.trace(self.name),
             EventKind::Timeout(e) => e.trace(self.name),

@@ -3,12 +3,13 @@
 //! same run on the same (shared, noisy) machine.
 //!
 //! Run: `cargo bench --bench failguard` (one group: `cargo bench --bench failguard -- timeout`;
-//! the `metrics` group needs `--features metrics`).
+//! the `metrics` group needs `--features metrics`, the `keyed` group `--features keyed`).
 
 use criterion::{criterion_group, criterion_main};
 
 mod breaker;
 mod bulkhead;
+mod keyed;
 mod lift;
 mod metrics;
 mod queue;
@@ -21,6 +22,7 @@ criterion_group!(
     benches,
     breaker::bench,
     bulkhead::bench,
+    keyed::bench,
     lift::bench,
     timeout::bench,
     queue::bench,

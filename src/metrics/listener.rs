@@ -175,6 +175,11 @@ enum Handles {
     Fallback {
         fallbacks: Family,
     },
+    /// Idle, full.
+    #[cfg(feature = "keyed")]
+    Keyed {
+        evictions: Family,
+    },
 }
 
 const BREAKER_STATES: [&str; 5] = ["closed", "open", "half_open", "forced_open", "disabled"];
@@ -241,6 +246,10 @@ impl Series {
             },
             EventKind::RateLimit(_) => Handles::RateLimit {
                 rejected: of.counter(REJECTIONS, Some((REASON, "rate_limited"))),
+            },
+            #[cfg(feature = "keyed")]
+            EventKind::Keyed(_) => Handles::Keyed {
+                evictions: of.family(series::KEYED_EVICTIONS, REASON, &["idle", "full"]),
             },
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(
@@ -337,6 +346,17 @@ impl Series {
                 Handles::Fallback { fallbacks },
                 EventKind::Fallback(FallbackEvent::Applied { rejection }),
             ) => fallbacks.increment(&of, rejection.unwrap_or("error")),
+            #[cfg(feature = "keyed")]
+            (
+                Handles::Keyed { evictions },
+                EventKind::Keyed(crate::keyed::KeyedEvent::Evicted { reason, keys }),
+            ) => {
+                let index = match reason {
+                    crate::keyed::EvictReason::Full => 1,
+                    _ => 0,
+                };
+                evictions.at(index).increment(keys);
+            }
             // An event this version counts in no metric.
             _ => {}
         }

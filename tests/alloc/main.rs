@@ -17,6 +17,8 @@ mod bulkhead;
 #[cfg(feature = "serde")]
 mod config;
 mod fallback;
+#[cfg(feature = "keyed")]
+mod keyed;
 mod queue;
 mod rate_limit;
 mod retry;

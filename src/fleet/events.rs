@@ -3,8 +3,8 @@
 
 use crate::Name;
 
-/// A [`Fleet`](super::Fleet)'s event, in [`EventKind::Fleet`](crate::events::EventKind::Fleet);
-/// the event's name is the instance's id.
+/// A [`Fleet`](super::Fleet)'s event, in [`EventKind::Fleet`](crate::events::EventKind::Fleet).
+/// The event's name is the instance's id, or for a quorum's events the breaker's name.
 ///
 /// ```
 /// use failguard::fleet::FleetEvent;
@@ -21,6 +21,21 @@ pub enum FleetEvent {
     },
     /// The store answered again after failing (`tracing`: `fleet.rejoined`, INFO).
     Rejoined,
+    /// At least the quorum of the fleet reports this breaker open: this instance rejects calls
+    /// too (`tracing`: `fleet.quorum_opened`, WARN).
+    QuorumOpened {
+        /// Instances reporting.
+        live: u32,
+        /// Of those, open.
+        open: u32,
+    },
+    /// Fewer than the quorum report open any more (`tracing`: `fleet.quorum_closed`, INFO).
+    QuorumClosed {
+        /// Instances reporting.
+        live: u32,
+        /// Of those, open.
+        open: u32,
+    },
 }
 
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
@@ -36,6 +51,26 @@ impl FleetEvent {
                 name = name.as_str(),
                 timed_out,
                 "the fleet's store failed: serving on local state"
+            ),
+            FleetEvent::QuorumOpened { live, open } => tracing::event!(
+                name: "fleet.quorum_opened",
+                target: "failguard",
+                tracing::Level::WARN,
+                policy = "fleet",
+                name = name.as_str(),
+                live,
+                open,
+                "a quorum of the fleet reports this breaker open"
+            ),
+            FleetEvent::QuorumClosed { live, open } => tracing::event!(
+                name: "fleet.quorum_closed",
+                target: "failguard",
+                tracing::Level::INFO,
+                policy = "fleet",
+                name = name.as_str(),
+                live,
+                open,
+                "fewer than the quorum report this breaker open"
             ),
             FleetEvent::Rejoined => tracing::event!(
                 name: "fleet.rejoined",

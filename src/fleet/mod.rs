@@ -9,6 +9,10 @@
 //! - **[`GlobalRateLimiter`]**: the limit's GCRA state lives in Redis; an instance *leases* a
 //!   batch of permits in one round trip and serves calls from the lease, so only one call in
 //!   `lease` pays a round trip.
+//! - **[`FleetBreaker`]**: each instance's breaker trips on its own evidence and reports its
+//!   state with a heartbeat; an instance also opens while a quorum of the live instances
+//!   report open, so a dependency that every instance sees failing is found once. One sick
+//!   instance never opens the others (at least two must agree).
 //!
 //! # Redis is never in charge of availability
 //!
@@ -40,6 +44,7 @@
 //! # }
 //! ```
 
+mod breaker;
 mod events;
 mod rate_limit;
 
@@ -55,6 +60,7 @@ use std::{
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::Instant;
 
+pub use self::breaker::{FleetBreaker, FleetBreakerBuilder, FleetView, Quorum};
 pub use self::events::FleetEvent;
 pub use self::rate_limit::{GlobalRateLimiter, GlobalRateLimiterBuilder};
 use crate::{
@@ -167,6 +173,26 @@ impl Fleet {
         GlobalRateLimiterBuilder::new(self.clone(), name.into())
     }
 
+    /// A breaker for this instance, `local`, that also opens while a quorum of the fleet reports
+    /// the breaker of the same name open (see [`FleetBreaker`]).
+    ///
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let fleet = failguard::fleet::Fleet::builder("redis://127.0.0.1:6379/").build()?;
+    /// let local = failguard::CircuitBreaker::builder().name("db").build()?;
+    /// let breaker = fleet.breaker(local).start().await?;
+    /// # let _ = breaker;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn breaker<C: Clone + Send + Sync + 'static>(
+        &self,
+        local: crate::CircuitBreaker<C>,
+    ) -> FleetBreakerBuilder<C> {
+        FleetBreakerBuilder::new(self.clone(), local)
+    }
+
     /// The store's key for `kind` of the policy `name`.
     pub(crate) fn key(&self, kind: &str, name: &Name) -> String {
         format!("{}:{kind}:{}", self.shared.prefix, name.as_str())
@@ -229,9 +255,11 @@ impl Fleet {
     }
 
     fn emit(&self, event: FleetEvent) {
-        self.shared
-            .sinks
-            .emit(&self.shared.instance, EventKind::Fleet(event));
+        self.emit_as(&self.shared.instance, event);
+    }
+
+    pub(crate) fn emit_as(&self, name: &Name, event: FleetEvent) {
+        self.shared.sinks.emit(name, EventKind::Fleet(event));
     }
 }
 

@@ -4,6 +4,7 @@
 #![cfg(feature = "redis")]
 
 mod proxy;
+mod quorum;
 mod redis_server;
 
 use std::{

@@ -51,13 +51,12 @@ const OWNED_COUNTS: bool = !cfg!(all(test, failguard_loom));
 ///
 /// The first thread to count on a stripe owns it: being its only writer, it adds with a plain
 /// load and store, no locked instruction (which costs several nanoseconds even uncontended).
-/// A thread whose stripe another owns adds to a shared stripe with `fetch_add`. Either way every
+/// A thread whose stripe another owns adds to the stripe's shared half with `fetch_add`, so
+/// threads beyond the stripes spread over them rather than meet on one line. Either way every
 /// count is exact, and each counter only grows (wrapping at 2^64), as seen by any reader.
 #[derive(Debug)]
 pub(crate) struct StripedCounts<const K: usize> {
     stripes: Box<[Padded<OwnedStripe<K>>]>,
-    /// For threads whose stripe is owned by another.
-    shared: Padded<[AtomicU64; K]>,
 }
 
 #[derive(Debug)]
@@ -65,6 +64,8 @@ struct OwnedStripe<const K: usize> {
     /// The number of the thread that alone writes `counts`; 0 until one claims it.
     owner: AtomicUsize,
     counts: [AtomicU64; K],
+    /// For the threads on this stripe that do not own it.
+    shared: [AtomicU64; K],
 }
 
 impl<const K: usize> StripedCounts<K> {
@@ -77,21 +78,22 @@ impl<const K: usize> StripedCounts<K> {
                     Padded(OwnedStripe {
                         owner: AtomicUsize::new(0),
                         counts: std::array::from_fn(|_| AtomicU64::new(0)),
+                        shared: std::array::from_fn(|_| AtomicU64::new(0)),
                     })
                 })
                 .collect(),
-            shared: Padded(std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
 
-    /// This thread's stripe, if it owns it (claiming it if nobody has).
+    /// This thread's stripe: `Ok` with its counts if the thread owns it (claiming it if nobody
+    /// has), `Err` with its shared half otherwise.
     #[inline]
-    fn owned(&self) -> Option<&[AtomicU64; K]> {
-        if !OWNED_COUNTS {
-            return None;
-        }
+    fn owned(&self) -> Result<&[AtomicU64; K], &[AtomicU64; K]> {
         let me = thread_number();
         let stripe = &self.stripes[me & (self.stripes.len() - 1)];
+        if !OWNED_COUNTS {
+            return Err(&stripe.shared);
+        }
         let owner = stripe.owner.load(Ordering::Relaxed);
         let mine = owner == me
             || (owner == 0
@@ -99,14 +101,18 @@ impl<const K: usize> StripedCounts<K> {
                     .owner
                     .compare_exchange(0, me, Ordering::Relaxed, Ordering::Relaxed)
                     .is_ok());
-        mine.then_some(&stripe.counts)
+        if mine {
+            Ok(&stripe.counts)
+        } else {
+            Err(&stripe.shared)
+        }
     }
 
     /// Adds one to counter `k`.
     #[inline]
     pub(crate) fn add(&self, k: usize) {
         match self.owned() {
-            Some(counts) => {
+            Ok(counts) => {
                 // The only writer: nothing can come between the load and the store.
                 let count = &counts[k];
                 count.store(
@@ -114,35 +120,37 @@ impl<const K: usize> StripedCounts<K> {
                     Ordering::Relaxed,
                 );
             }
-            None => {
-                self.shared[k].fetch_add(1, Ordering::Relaxed);
+            Err(shared) => {
+                shared[k].fetch_add(1, Ordering::Relaxed);
             }
         }
     }
 
-    /// Replaces word `k` of this thread's stripe (or of the shared one) with `change` of it,
-    /// unless `change` answers `None`; `change` may run more than once (on the shared stripe, as
-    /// in `fetch_update`). Stores are releases, so that a reader acquiring a word sees what was
+    /// Replaces word `k` of this thread's stripe (or of its shared half) with `change` of it,
+    /// unless `change` answers `None`; `change` may run more than once (on a shared half, as in
+    /// `fetch_update`). Stores are releases, so that a reader acquiring a word sees what was
     /// done before it was written.
     #[inline]
     pub(crate) fn update(&self, k: usize, change: impl Fn(u64) -> Option<u64>) {
         match self.owned() {
-            Some(words) => {
+            Ok(words) => {
                 // The only writer: the word cannot change between the load and the store.
                 let word = &words[k];
                 if let Some(new) = change(word.load(Ordering::Relaxed)) {
                     word.store(new, Ordering::Release);
                 }
             }
-            None => {
-                let _ = self.shared[k].fetch_update(Ordering::AcqRel, Ordering::Relaxed, change);
+            Err(shared) => {
+                let _ = shared[k].fetch_update(Ordering::AcqRel, Ordering::Relaxed, change);
             }
         }
     }
 
-    /// Word `k` of every stripe, and of the shared one.
+    /// Word `k` of every stripe, both halves.
     pub(crate) fn each(&self, k: usize) -> impl Iterator<Item = &AtomicU64> {
-        std::iter::once(&self.shared[k]).chain(self.stripes.iter().map(move |s| &s.counts[k]))
+        self.stripes
+            .iter()
+            .flat_map(move |s| [&s.counts[k], &s.shared[k]])
     }
 
     /// Every counter summed over the stripes (wrapping).
@@ -152,7 +160,7 @@ impl<const K: usize> StripedCounts<K> {
         };
         self.stripes
             .iter()
-            .fold(add([0; K], &self.shared), |sum, s| add(sum, &s.counts))
+            .fold([0; K], |sum, s| add(add(sum, &s.counts), &s.shared))
     }
 }
 
@@ -171,7 +179,7 @@ mod tests {
     use super::*;
 
     /// More threads than stripes: some own a stripe and count with plain stores, the others
-    /// share one with `fetch_add`; not one count is lost either way.
+    /// count on the stripes' shared halves with `fetch_add`; not one count is lost either way.
     #[test]
     fn striped_counts_lose_no_count_whoever_owns_the_stripes() {
         let counts = StripedCounts::<2>::new(2);
@@ -186,20 +194,19 @@ mod tests {
             }
         });
         assert_eq!(counts.sum(), [40_000, 40_000]);
-        // Both stripes found an owner, and the threads past them counted on the shared stripe.
+        // Both stripes found an owner, and the threads past them counted on the shared halves.
         assert!(
             counts
                 .stripes
                 .iter()
                 .all(|s| s.owner.load(Ordering::Relaxed) != 0)
         );
-        assert!(
-            counts
-                .shared
-                .iter()
-                .map(|c| c.load(Ordering::Relaxed))
-                .sum::<u64>()
-                > 0
-        );
+        let shared: u64 = counts
+            .stripes
+            .iter()
+            .flat_map(|s| &s.shared)
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum();
+        assert!(shared > 0);
     }
 }

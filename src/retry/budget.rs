@@ -33,11 +33,11 @@
 //!
 //! Lock-free: a request is one clock read and one write to the current slice. The slices of
 //! requests are striped per thread, and a thread that owns its stripe writes with a plain store
-//! (the first thread on a stripe owns it; the others share one more stripe, with a
+//! (the first thread on a stripe owns it; the others on it write its shared half, with a
 //! compare-and-swap). The slice is found with a multiplication: the newest slice is known, and a
 //! request in it proves so without dividing. A retry reads the slices of every stripe and takes
-//! one compare-and-swap (plus one, the first time a slice spends). Nothing allocates. Time is `tokio::time::Instant`, so tests drive the window with tokio's
-//! paused clock.
+//! one compare-and-swap (plus one, the first time a slice spends). Nothing allocates. Time is
+//! `tokio::time::Instant`, so tests drive the window with tokio's paused clock.
 
 use std::{
     cmp::Ordering::{Equal, Greater, Less},
@@ -485,7 +485,8 @@ mod striped_tests {
     use super::*;
 
     /// More threads than any machine gets stripes: the first on each stripe own it and count with
-    /// plain stores, the rest share one stripe; every request counts either way.
+    /// plain stores, the rest count on the stripes' shared halves; every request counts either
+    /// way.
     #[test]
     fn requests_from_more_threads_than_stripes_all_count() {
         let b = RetryBudget::builder()

@@ -9,6 +9,9 @@
 //! - **[`GlobalRateLimiter`]**: the limit's GCRA state lives in Redis; an instance *leases* a
 //!   batch of permits in one round trip and serves calls from the lease, so only one call in
 //!   `lease` pays a round trip.
+//! - **A fleet [`RetryBudget`](crate::retry::RetryBudget)** ([`Fleet::retry_budget`]):
+//!   requests and retries counted per instance, reported in batches and summed per time slice
+//!   in the store, so a retry storm is bounded for the fleet, not per instance.
 //! - **[`FleetBreaker`]**: each instance's breaker trips on its own evidence and reports its
 //!   state with a heartbeat; an instance also opens while a quorum of the live instances
 //!   report open, so a dependency that every instance sees failing is found once. One sick
@@ -46,6 +49,7 @@
 
 mod apply;
 mod breaker;
+mod budget;
 mod events;
 mod future;
 #[cfg(feature = "tower")]
@@ -65,6 +69,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::Instant;
 
 pub use self::breaker::{FleetBreaker, FleetBreakerBuilder, FleetView, Gate as QuorumGate, Quorum};
+pub(crate) use self::budget::BudgetShare;
+pub use self::budget::FleetRetryBudgetBuilder;
 pub use self::events::FleetEvent;
 pub use self::future::{GlobalLimitCall, GloballyLimited, QuorumCall, QuorumGuarded};
 #[cfg(feature = "tower")]
@@ -198,6 +204,43 @@ impl Fleet {
         local: crate::CircuitBreaker<C>,
     ) -> FleetBreakerBuilder<C> {
         FleetBreakerBuilder::new(self.clone(), local)
+    }
+
+    /// A [`RetryBudget`](crate::retry::RetryBudget) kept across the fleet: `template`'s
+    /// settings (percent, minimum per second, window), applied to the requests and retries of
+    /// every instance that makes a budget of this `name`, so "retries at most 10% of requests"
+    /// holds for the fleet rather than for each instance.
+    ///
+    /// Each instance counts its requests and retries locally (one atomic add a request) and
+    /// reports them every [`sync_every`](FleetRetryBudgetBuilder::sync_every); the store sums
+    /// them per slice of its own clock over the window and grants the instance a share of what
+    /// is left, which it spends until its next report. Every grant is held against the fleet's
+    /// balance until its instance reports again (then what it spent counts, and the rest goes
+    /// back), so the grants never add up to more than the balance: the fleet's retries stay
+    /// within its budget. A report sent again after a lost answer is not counted twice. While
+    /// the store is slow or gone the local budget (the same settings, this instance alone)
+    /// decides.
+    ///
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// use failguard::{Retry, retry::RetryBudget};
+    /// let fleet = failguard::fleet::Fleet::builder("redis://127.0.0.1:6379/").build()?;
+    /// let budget = fleet
+    ///     .retry_budget("partner-api", RetryBudget::builder().percent(10.0).build()?)
+    ///     .start()
+    ///     .await?;
+    /// let retry = Retry::builder().max_attempts(3).budget(budget).build()?;
+    /// # let _ = retry;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn retry_budget(
+        &self,
+        name: impl Into<Name>,
+        template: crate::retry::RetryBudget,
+    ) -> FleetRetryBudgetBuilder {
+        FleetRetryBudgetBuilder::new(self.clone(), name.into(), template)
     }
 
     /// The store's key for `kind` of the policy `name`.

@@ -7,14 +7,17 @@ use crate::{Fallback, Name, Timeout, Wrap};
 /// dropping an instance would lose nothing that protects the dependency.
 ///
 /// Implemented by every failguard policy with per-key meaning: [`CircuitBreaker`],
-/// [`Bulkhead`], [`RateLimiter`], [`Timeout`], [`Fallback`], `Option<P>` and [`Wrap`] of them
-/// (a whole stack per key). Implement it for a policy of your own.
+/// [`Bulkhead`], [`RateLimiter`], [`RetryBudget`](crate::retry::RetryBudget),
+/// [`Retry`](crate::Retry), [`Timeout`], [`Fallback`], `Option<P>` and [`Wrap`] of them (a
+/// whole stack per key). Implement it for a policy of your own.
 ///
 /// | policy | a fresh instance | evictable when |
 /// |---|---|---|
 /// | [`CircuitBreaker`] | closed, empty window | closed; or its open duration is over and no probe is in flight. Never while open before then, nor forced open or disabled by hand |
 /// | [`Bulkhead`] | nothing in flight | no call in flight or waiting |
 /// | [`RateLimiter`] | its whole burst free | its whole burst is free (a limiter that is limiting is never dropped, so dropping it cannot hand out a new burst) |
+/// | [`RetryBudget`](crate::retry::RetryBudget) | nothing deposited or withdrawn | it holds at least its reserve (a budget its retries have spent is kept, so dropping it cannot hand out new retries) |
+/// | [`Retry`](crate::Retry) | its settings, and a fresh budget if it has one | its budget, if any, is evictable |
 /// | [`Timeout`], [`Fallback`] | a clone (no state) | always |
 /// | [`Wrap`] | both fresh | both evictable |
 ///

@@ -101,6 +101,9 @@ pub const MAX_PERCENT: f64 = 1000.0;
 #[derive(Debug, Clone)]
 pub struct RetryBudget {
     state: Arc<BudgetState>,
+    /// The fleet's share of a budget kept across instances (feature `redis`).
+    #[cfg(feature = "redis")]
+    pub(crate) fleet: Option<Arc<crate::fleet::BudgetShare>>,
 }
 
 #[derive(Debug)]
@@ -145,6 +148,10 @@ impl RetryBudget {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     pub fn deposit(&self) {
+        #[cfg(feature = "redis")]
+        if let Some(fleet) = &self.fleet {
+            fleet.deposit();
+        }
         self.state.deposit(Instant::now());
     }
 
@@ -156,6 +163,12 @@ impl RetryBudget {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     pub fn try_withdraw(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(fleet) = &self.fleet {
+            if let Some(granted) = fleet.try_withdraw() {
+                return granted;
+            }
+        }
         self.state.try_withdraw(Instant::now())
     }
 
@@ -167,8 +180,39 @@ impl RetryBudget {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     pub fn available(&self) -> u64 {
+        #[cfg(feature = "redis")]
+        if let Some(fleet) = &self.fleet {
+            if let Some(available) = fleet.available() {
+                return available;
+            }
+        }
         let balance = self.state.balance_now(Instant::now());
         u64::try_from(balance.max(0) as u128 / WITHDRAW).unwrap_or(u64::MAX)
+    }
+
+    /// A budget with these settings and nothing deposited or withdrawn (a keyed container's
+    /// new instance; a fleet budget's local fallback).
+    #[cfg(any(feature = "keyed", feature = "redis"))]
+    pub(crate) fn fresh(&self) -> Self {
+        Self {
+            state: Arc::new(self.state.fresh()),
+            #[cfg(feature = "redis")]
+            fleet: None,
+        }
+    }
+
+    /// Whether a fresh budget would allow no more than this one: it holds at least its reserve.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn at_rest(&self) -> bool {
+        self.state.balance_now(Instant::now()) >= self.state.reserve as i128
+    }
+
+    /// The terms in the budget's units: (credit per request, reserve over the window, cost of a
+    /// retry, the window).
+    #[cfg(feature = "redis")]
+    pub(crate) fn terms(&self) -> (u128, u128, u128, Duration) {
+        let window = Duration::from_nanos(self.state.slice_nanos * SLICES as u64);
+        (self.state.deposit, self.state.reserve, WITHDRAW, window)
     }
 }
 
@@ -324,6 +368,20 @@ impl BudgetState {
         credit as i128 - (retries * WITHDRAW) as i128
     }
 
+    #[cfg(any(feature = "keyed", feature = "redis"))]
+    fn fresh(&self) -> Self {
+        Self {
+            requests: StripedCounts::new(crate::sync::stripes(16)),
+            retries: std::array::from_fn(|_| AtomicU64::new(pack(0, 0))),
+            spending: AtomicU64::new(pack(0, 0)),
+            latest: AtomicU64::new(0),
+            origin: Instant::now(),
+            slice_nanos: self.slice_nanos,
+            deposit: self.deposit,
+            reserve: self.reserve,
+        }
+    }
+
     /// The balance now, as a withdrawal would judge it.
     fn balance_now(&self, now: Instant) -> i128 {
         let spending = self.spending.load(Ordering::Acquire);
@@ -437,6 +495,8 @@ impl RetryBudgetBuilder {
         };
         Ok(RetryBudget {
             state: Arc::new(state),
+            #[cfg(feature = "redis")]
+            fleet: None,
         })
     }
 }

@@ -175,6 +175,8 @@ enum Handles {
     Fallback {
         fallbacks: Family,
     },
+    /// A policy whose events this version counts in no metric (chaos).
+    Uncounted,
 }
 
 const BREAKER_STATES: [&str; 5] = ["closed", "open", "half_open", "forced_open", "disabled"];
@@ -242,6 +244,7 @@ impl Series {
             EventKind::RateLimit(_) => Handles::RateLimit {
                 rejected: of.counter(REJECTIONS, Some((REASON, "rate_limited"))),
             },
+            EventKind::Chaos(_) => Handles::Uncounted,
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(
                     FALLBACKS,

@@ -115,6 +115,7 @@ borrowing_around!(
     [C,] crate::CircuitBreaker<C>,
     [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,
+    [F,] crate::chaos::Chaos<F>,
     [P,] Option<P>,
 );
 

@@ -44,8 +44,8 @@ use std::{fmt, sync::Arc};
 
 use crate::{
     Name, breaker::BreakerEvent, bulkhead::BulkheadEvent, chaos::ChaosEvent,
-    fallback::FallbackEvent, queue::QueueEvent, rate_limit::RateLimitEvent, retry::RetryEvent,
-    timeout::TimeoutEvent,
+    fallback::FallbackEvent, hedge::HedgeEvent, queue::QueueEvent, rate_limit::RateLimitEvent,
+    retry::RetryEvent, timeout::TimeoutEvent,
 };
 
 /// Something that happened to a policy: the policy's name and what happened.
@@ -80,6 +80,8 @@ pub enum EventKind<'a> {
     Chaos(ChaosEvent),
     /// A fallback's event.
     Fallback(FallbackEvent),
+    /// A hedge's event.
+    Hedge(HedgeEvent),
     /// A queue's event.
     Queue(QueueEvent),
     /// A rate limiter's event.
@@ -97,13 +99,14 @@ impl<'a> Event<'a> {
     }
 
     /// The kind of policy it happened to, as in `tracing` events and errors: `"circuit-breaker"`,
-    /// `"bulkhead"`, `"chaos"`, `"fallback"`, `"queue"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
+    /// `"bulkhead"`, `"chaos"`, `"fallback"`, `"hedge"`, `"queue"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
     pub fn policy(&self) -> &'static str {
         match self.kind {
             EventKind::Breaker(_) => "circuit-breaker",
             EventKind::Bulkhead(_) => "bulkhead",
             EventKind::Chaos(_) => "chaos",
             EventKind::Fallback(_) => "fallback",
+            EventKind::Hedge(_) => "hedge",
             EventKind::Queue(_) => "queue",
             EventKind::RateLimit(_) => "rate-limiter",
             EventKind::Retry(_) => "retry",
@@ -129,6 +132,7 @@ impl<'a> Event<'a> {
             EventKind::Bulkhead(e) => e.trace(self.name),
             EventKind::Chaos(e) => e.trace(self.name),
             EventKind::Fallback(e) => e.trace(self.name),
+            EventKind::Hedge(e) => e.trace(self.name),
             EventKind::Queue(e) => e.trace(self.name),
             EventKind::RateLimit(e) => e.trace(self.name),
             EventKind::Retry(e) => e.trace(self.name),

@@ -14,6 +14,7 @@
 //! | [`Retry`] | calls again after a failure, with an exact, capped backoff, within attempts, elapsed time and a shared [`RetryBudget`](retry::RetryBudget) | — (the last outcome) |
 //! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
 //! | [`RateLimiter`] | at most N calls per period with a bounded burst (exact GCRA on one atomic word), rejecting with the exact `retry_after` or waiting up to `max_wait` | [`Error::RateLimited`] |
+//! | [`Hedge`](hedge::Hedge) | sends another attempt when the first is slow (after a fixed delay or a percentile of recent latencies), takes the first acceptable answer, within a [`RetryBudget`](retry::RetryBudget) | — (the last failure) |
 //! | [`Chaos`](chaos::Chaos) | **a testing tool**: injects errors, latency or results into a share of calls, switchable at run time, free when off | — (the injected error) |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
@@ -135,6 +136,9 @@
 //! | `retry.attempt` | INFO | `policy = "retry"`, `name`, `attempt` (the attempt about to be made, 2 for the first retry), `delay_ms`, `reason` (`error`, `result`, `rejection`), `rejection` (the rejecting policy, if any) |
 //! | `retry.exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made), `reason` (`max_attempts`, `max_elapsed`, `retry_after_beyond_cap`, `not_replayable`) |
 //! | `retry.budget_exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made) |
+//! | `hedge.sent` | DEBUG | `policy = "hedge"`, `name`, `attempt` (2 for the first hedge), `after_ms` (since the previous attempt), `reason` (`slow`, `failure`) |
+//! | `hedge.won` | DEBUG | `policy = "hedge"`, `name`, `attempt` |
+//! | `hedge.budget_exhausted` | WARN | `policy = "hedge"`, `name`, `attempts` (sent) |
 //! | `chaos.injected` | INFO | `policy = "chaos"`, `name`, `fault` (`error`, `latency`, `result`), `delay_ms` (a latency's) |
 //!
 //! # Feature flags
@@ -174,6 +178,7 @@ mod ext;
 pub mod fallback;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+pub mod hedge;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lift;

@@ -175,7 +175,7 @@ enum Handles {
     Fallback {
         fallbacks: Family,
     },
-    /// A policy whose events this version counts in no metric (chaos).
+    /// A policy whose events this version counts in no metric (chaos, hedging).
     Uncounted,
 }
 
@@ -244,7 +244,7 @@ impl Series {
             EventKind::RateLimit(_) => Handles::RateLimit {
                 rejected: of.counter(REJECTIONS, Some((REASON, "rate_limited"))),
             },
-            EventKind::Chaos(_) => Handles::Uncounted,
+            EventKind::Chaos(_) | EventKind::Hedge(_) => Handles::Uncounted,
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(
                     FALLBACKS,

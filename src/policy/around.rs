@@ -116,6 +116,7 @@ borrowing_around!(
     [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,
     [F,] crate::chaos::Chaos<F>,
+    [C,] crate::hedge::Hedge<C>,
     [P,] Option<P>,
 );
 

@@ -99,7 +99,9 @@ pin_project! {
     /// sent, it returns the last failure.
     ///
     /// The first attempt lives inline (a call that needs no hedge allocates nothing); each
-    /// hedge is boxed.
+    /// hedge is boxed. On every wake-up the attempts in flight (at most 11) are polled in turn:
+    /// the combinator's attempts are polled with the one operation lent to each (`&mut`), which
+    /// a set of independent futures such as `futures`' `FuturesUnordered` cannot do.
     ///
     /// # Cancel safety
     ///

@@ -24,10 +24,13 @@
 //!
 //! When latencies form clusters (a fast path and a slow one) and the percentile falls just
 //! past the end of a cluster, every delay inside the empty stretch after it hedges the same
-//! calls: the earliest serves them soonest. So when the estimate lands after an empty
-//! stretch and the share completed before it is within a tenth of the percentile's complement
-//! (94.5 % for p95), the delay is the end of the cluster before the stretch: at most a tenth
-//! more hedges than asked for, rather than a delay many times longer for no fewer hedges.
+//! calls, and the earliest serves them soonest; and whether the fast cluster holds 94.9 % or
+//! 95.1 % of the calls is sampling noise, which would throw the delay from one cluster to the
+//! other from one reading to the next. So the estimate notes the first bucket end by which
+//! the share completed is within a tolerance of the percentile (the larger of a tenth of its
+//! complement and three standard errors of the share), and when the percentile lies more
+//! than twice as late as that end, the delay is that end: at most the tolerance more hedges
+//! than asked for, rather than a delay many times longer for hardly fewer hedges.
 //!
 //! # Slices
 //!
@@ -52,6 +55,8 @@ pub(crate) const BUCKETS: usize = ((MAX_EXP - SUB_BITS + 2) as usize) * SUB as u
 pub(crate) const SLICES: usize = 4;
 /// A completed observation adds 1, a censored one 1 << 32, to a bucket's one word.
 const CENSORED: u64 = 1 << 32;
+/// How much later than the end of a cluster a percentile must be for the gap rule.
+const GAP_RATIO: u64 = 2;
 
 /// The bucket of `micros`.
 pub(crate) fn bucket(micros: u64) -> usize {
@@ -175,28 +180,35 @@ impl Counts {
     /// the module docs); `None` when censoring leaves it unknown.
     pub(crate) fn percentile(&self, percent: f64) -> Option<Duration> {
         let p = percent / 100.0;
-        let tolerance = (1.0 - p) / 10.0;
         let mut at_risk = self.total() as f64;
+        // A tenth of the complement, or the sampling error of the share (three standard
+        // errors of a proportion over these observations), whichever is larger.
+        let tolerance = ((1.0 - p) / 10.0).max(3.0 * (p * (1.0 - p) / at_risk).sqrt());
         // The share of calls still running after the buckets walked so far.
         let mut running = 1.0;
-        let mut last_end: Option<u64> = None;
+        // The first bucket end by which the share completed is within the tolerance of `p`.
+        let mut within: Option<u64> = None;
         for (index, &(done, censored)) in self.0.iter().enumerate() {
             if done > 0 {
                 let after = running * (1.0 - done as f64 / at_risk);
+                let (lower, upper) = bounds(index);
                 if 1.0 - after >= p - 1e-12 {
-                    let (lower, upper) = bounds(index);
-                    if let Some(end) = last_end {
-                        if end < lower && p - (1.0 - running) <= tolerance {
-                            return Some(Duration::from_micros(end));
-                        }
-                    }
                     let share =
                         ((1.0 - (1.0 - p) / running) * at_risk / done as f64).clamp(0.0, 1.0);
                     let micros = lower as f64 + share * (upper - lower) as f64;
-                    return Some(Duration::from_nanos((micros * 1000.0) as u64));
+                    return Some(match within {
+                        // A gap: the percentile is more than twice as late as the end of the
+                        // cluster that holds all but a tolerance of its share.
+                        Some(end) if micros > (GAP_RATIO * end) as f64 => {
+                            Duration::from_micros(end)
+                        }
+                        _ => Duration::from_nanos((micros * 1000.0) as u64),
+                    });
                 }
                 running = after;
-                last_end = Some(bounds(index).1);
+                if within.is_none() && 1.0 - running >= p - tolerance {
+                    within = Some(upper);
+                }
             }
             at_risk -= (done + censored) as f64;
         }
@@ -317,12 +329,12 @@ mod tests {
         }
         let p95 = h.counts(origin).percentile(95.0).unwrap();
         assert_eq!(p95, Duration::from_micros(bounds(bucket(10_000)).1));
-        // Far short of it (90 % fast): the slow cluster's.
+        // Far short of it (90 % fast, 7 standard errors short): the slow cluster's.
         let h = Histogram::new(Duration::from_secs(10), origin);
-        for _ in 0..90 {
+        for _ in 0..900 {
             h.record(Duration::from_millis(10), false, origin);
         }
-        for _ in 0..10 {
+        for _ in 0..100 {
             h.record(Duration::from_millis(100), false, origin);
         }
         assert!(h.counts(origin).percentile(95.0).unwrap() >= Duration::from_millis(94));

@@ -111,7 +111,7 @@ async fn hedges_go_out_at_each_delay_and_the_first_answer_wins() {
     );
     assert_eq!(h.call(op).await.unwrap(), 3);
     // Sent at 0, 50 and 100 ms; the third answers at 130, before the fourth is due (150).
-    assert_eq!(log.sent(), [0 * MS, 50 * MS, 100 * MS]);
+    assert_eq!(log.sent(), [Duration::ZERO, 50 * MS, 100 * MS]);
     assert_eq!(start.elapsed(), 130 * MS);
     // Both losers were dropped the moment the winner answered.
     assert_eq!(log.dropped(), [(1, 130 * MS), (2, 130 * MS)]);
@@ -126,7 +126,7 @@ async fn a_fast_first_attempt_sends_no_hedge() {
     let h = hedge(50 * MS, 2);
     let op = log.op(start, vec![(49 * MS, Ok(1))]);
     assert_eq!(h.call(op).await.unwrap(), 1);
-    assert_eq!(log.sent(), [0 * MS]);
+    assert_eq!(log.sent(), [Duration::ZERO]);
     assert_eq!(h.snapshot().hedges, 0);
 }
 
@@ -141,7 +141,7 @@ async fn a_failure_sends_the_next_attempt_at_once_and_the_delay_runs_from_it() {
     );
     assert_eq!(h.call(op).await.unwrap(), 3);
     // The failure at 10 ms sends the second at once; the third goes 50 ms after the second.
-    assert_eq!(log.sent(), [0 * MS, 10 * MS, 60 * MS]);
+    assert_eq!(log.sent(), [Duration::ZERO, 10 * MS, 60 * MS]);
     assert_eq!(start.elapsed(), 65 * MS);
     assert_eq!(log.dropped(), [(2, 65 * MS)]);
 }
@@ -157,7 +157,7 @@ async fn without_hedge_on_failure_a_lone_failure_ends_the_call() {
         .unwrap();
     let op = log.op(start, vec![(10 * MS, Err("reset")), (5 * MS, Ok(2))]);
     assert!(matches!(h.call(op).await, Err(Error::Inner("reset"))));
-    assert_eq!(log.sent(), [0 * MS]);
+    assert_eq!(log.sent(), [Duration::ZERO]);
     assert_eq!(start.elapsed(), 10 * MS);
 }
 
@@ -196,7 +196,7 @@ async fn an_error_the_predicate_does_not_call_a_failure_ends_the_call() {
         ],
     );
     assert!(matches!(h.call(op).await, Err(Error::Inner("not found"))));
-    assert_eq!(log.sent(), [0 * MS, 50 * MS]);
+    assert_eq!(log.sent(), [Duration::ZERO, 50 * MS]);
     assert_eq!(log.dropped(), [(1, 60 * MS)]);
 }
 
@@ -264,7 +264,7 @@ async fn dropping_the_call_drops_every_attempt() {
     assert!(call.poll().is_pending());
     advance(50 * MS).await;
     assert!(call.poll().is_pending());
-    assert_eq!(log.sent(), [0 * MS, 50 * MS, 100 * MS]);
+    assert_eq!(log.sent(), [Duration::ZERO, 50 * MS, 100 * MS]);
     advance(20 * MS).await;
     drop(call);
     assert_eq!(log.dropped(), [(1, 120 * MS), (2, 120 * MS), (3, 120 * MS)]);
@@ -297,7 +297,7 @@ async fn a_timed_out_attempt_is_only_slow_and_hedging_goes_on() {
     let op = log.op(start, vec![(1000 * MS, Ok(1)), (5 * MS, Ok(2))]);
     // The first attempt times out at 30 ms: a failure, so the hedge goes at once.
     assert_eq!(policy.call(op).await.unwrap(), 2);
-    assert_eq!(log.sent(), [0 * MS, 30 * MS]);
+    assert_eq!(log.sent(), [Duration::ZERO, 30 * MS]);
 }
 
 #[tokio::test(start_paused = true)]

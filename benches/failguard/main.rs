@@ -9,6 +9,7 @@ use criterion::{criterion_group, criterion_main};
 
 mod breaker;
 mod bulkhead;
+mod chaos;
 mod lift;
 mod metrics;
 mod queue;
@@ -21,6 +22,7 @@ criterion_group!(
     benches,
     breaker::bench,
     bulkhead::bench,
+    chaos::bench,
     lift::bench,
     timeout::bench,
     queue::bench,

@@ -87,42 +87,59 @@ where
     where
         P: FnOnce(&mut Op, Pin<&mut Op::Call>, &mut Context<'_>) -> Poll<Outcome<Op>>,
     {
-        let mut this = call.project();
-        loop {
-            match *this.phase {
-                Phase::Running => return poll_inner(&mut self.op, this.inner, cx),
-                Phase::Start => {
-                    // The switch first: a disabled policy draws nothing and reads no clock.
-                    if !self.state.is_enabled() {
-                        *this.phase = Phase::Running;
-                        continue;
-                    }
-                    match self.state.draw() {
-                        None => *this.phase = Phase::Running,
-                        Some(Injection::Fail(error)) => {
-                            *this.phase = Phase::Running;
-                            self.state.report(ChaosEvent::InjectedError);
-                            return Poll::Ready(Err(error));
-                        }
-                        Some(Injection::Replace(value)) => {
-                            *this.phase = Phase::Running;
-                            self.state.report(ChaosEvent::InjectedResult);
-                            return Poll::Ready(Ok(value));
-                        }
-                        Some(Injection::Delay(delay)) => {
-                            self.state.report(ChaosEvent::InjectedLatency { delay });
-                            this.timer.as_mut().arm_once(delay);
-                            *this.phase = Phase::Delaying;
-                        }
-                    }
-                }
-                Phase::Delaying => {
-                    ready!(this.timer.as_mut().poll_fired(cx));
-                    *this.phase = Phase::Running;
+        let this = call.project();
+        match *this.phase {
+            Phase::Running => {}
+            // The switch first: a disabled policy draws nothing and reads no clock.
+            Phase::Start if !self.state.is_enabled() => *this.phase = Phase::Running,
+            _ => {
+                if let Some(injected) = ready!(inject(&self.state, this.phase, this.timer, cx)) {
+                    return Poll::Ready(injected);
                 }
             }
         }
+        poll_inner(&mut self.op, this.inner, cx)
     }
+}
+
+/// An enabled policy's first poll (the draw and the fault), and an injected latency's wait:
+/// `Some` is the call's injected outcome, `None` lets the call run. Out of line, so that the
+/// disabled path inlined into the caller stays one load and a branch.
+#[inline(never)]
+fn inject<F, T, Err>(
+    state: &ChaosState<F>,
+    phase: &mut Phase,
+    mut timer: Pin<&mut LazySleep>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<T, Err>>>
+where
+    F: Fault<T, Err>,
+{
+    if let Phase::Start = *phase {
+        match state.draw() {
+            None => *phase = Phase::Running,
+            Some(Injection::Fail(error)) => {
+                *phase = Phase::Running;
+                state.report(ChaosEvent::InjectedError);
+                return Poll::Ready(Some(Err(error)));
+            }
+            Some(Injection::Replace(value)) => {
+                *phase = Phase::Running;
+                state.report(ChaosEvent::InjectedResult);
+                return Poll::Ready(Some(Ok(value)));
+            }
+            Some(Injection::Delay(delay)) => {
+                state.report(ChaosEvent::InjectedLatency { delay });
+                timer.as_mut().arm_once(delay);
+                *phase = Phase::Delaying;
+            }
+        }
+    }
+    if let Phase::Delaying = *phase {
+        ready!(timer.poll_fired(cx));
+        *phase = Phase::Running;
+    }
+    Poll::Ready(None)
 }
 
 impl<F> ChaosState<F> {

@@ -245,38 +245,77 @@ where
         !*call.stopped && *call.sent <= self.state.max_hedged
     }
 
+    #[inline(always)]
     fn poll_hedged(
+        &mut self,
+        mut call: Pin<&mut HedgeCall<A::Call, Out<A>>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Out<A>> {
+        let mut this = call.as_mut().project();
+        if *this.sent != 0 {
+            return self.poll_rest(call, cx, false);
+        }
+        // The first poll: the first attempt, with no clock read unless it is pending.
+        self.state.deposit();
+        *this.sent = 1;
+        let first = self
+            .attempts
+            .start(true)
+            .expect("the first attempt is always made");
+        this.first.set(First::Running { call: first });
+        if let FirstProj::Running { call: attempt } = this.first.as_mut().project() {
+            if let Poll::Ready(outcome) = self.attempts.poll_attempt(attempt, cx) {
+                // The happy path: answered at once, nothing else in flight, nothing timed.
+                if self.state.classify.classify(&outcome) != Outcome::Failure {
+                    return Poll::Ready(outcome);
+                }
+                return self.first_failed(call, outcome, cx);
+            }
+        }
+        self.first_pending(call, cx)
+    }
+
+    /// The first attempt failed on its first poll.
+    #[inline(never)]
+    fn first_failed(
+        &mut self,
+        mut call: Pin<&mut HedgeCall<A::Call, Out<A>>>,
+        outcome: Out<A>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Out<A>> {
+        let mut this = call.as_mut().project();
+        this.first.set(First::Done);
+        if let Some(outcome) = self.finished(&mut this, outcome, 1, None) {
+            return Poll::Ready(outcome);
+        }
+        self.poll_rest(call, cx, false)
+    }
+
+    /// The first attempt is pending after its first poll: its clock starts.
+    #[inline(never)]
+    fn first_pending(
+        &mut self,
+        mut call: Pin<&mut HedgeCall<A::Call, Out<A>>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Out<A>> {
+        let this = call.as_mut().project();
+        let now = Instant::now();
+        *this.first_sent = Some(now);
+        *this.last_sent = Some(now);
+        *this.delay = self.state.delay(now);
+        self.poll_rest(call, cx, true)
+    }
+
+    /// Everything after the first attempt's first poll. `fresh`: the first attempt was polled
+    /// just now, so it is not polled again before the timer is armed.
+    #[inline(never)]
+    fn poll_rest(
         &mut self,
         call: Pin<&mut HedgeCall<A::Call, Out<A>>>,
         cx: &mut Context<'_>,
+        mut fresh: bool,
     ) -> Poll<Out<A>> {
         let mut this = call.project();
-        // The first attempt was polled just now: not again before the timer is armed.
-        let mut fresh = false;
-        if *this.sent == 0 {
-            // The first poll: the first attempt, with no clock read unless it is pending.
-            self.state.deposit();
-            *this.sent = 1;
-            let first = self
-                .attempts
-                .start(true)
-                .expect("the first attempt is always made");
-            this.first.set(First::Running { call: first });
-            if let FirstProj::Running { call } = this.first.as_mut().project() {
-                if let Poll::Ready(outcome) = self.attempts.poll_attempt(call, cx) {
-                    this.first.set(First::Done);
-                    if let Some(outcome) = self.finished(&mut this, outcome, 1, None) {
-                        return Poll::Ready(outcome);
-                    }
-                } else {
-                    let now = Instant::now();
-                    *this.first_sent = Some(now);
-                    *this.last_sent = Some(now);
-                    *this.delay = self.state.delay(now);
-                    fresh = true;
-                }
-            }
-        }
         loop {
             if let (false, FirstProj::Running { call }) = (fresh, this.first.as_mut().project()) {
                 if let Poll::Ready(outcome) = self.attempts.poll_attempt(call, cx) {

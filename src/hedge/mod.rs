@@ -64,6 +64,15 @@
 //! bulkhead) stops further attempts, which would be rejected too; a timeout does not (a timed-out
 //! attempt is only slow).
 //!
+//! # Composition
+//!
+//! Outermost first: fallback → bulkhead → overall timeout → retry (with its budget) → **hedge**
+//! (sharing that budget, so retries and hedges together stay within it) → circuit breaker →
+//! per-attempt timeout → the call. Inside the overall timeout, which then bounds every attempt;
+//! outside the breaker, which sees each attempt and whose open circuit stops the hedging; and
+//! outside a per-attempt timeout, whose expiry is a failure that sends the next attempt at
+//! once. Hedge only what is safe to send twice: a read, or a write with an idempotency key.
+//!
 //! # Costs
 //!
 //! A first attempt that completes on its first poll costs a budget deposit (when there is a

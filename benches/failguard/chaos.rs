@@ -29,16 +29,21 @@ pub fn bench(c: &mut Criterion) {
         .enabled(false)
         .build()
         .unwrap();
-    group.bench_function(BenchmarkId::new("failguard", "Chaos::call, disabled"), |b| {
-        b.iter_custom(|iters| time_async(&rt, iters, || disabled.call(op)))
-    });
+    group.bench_function(
+        BenchmarkId::new("failguard", "Chaos::call, disabled"),
+        |b| b.iter_custom(|iters| time_async(&rt, iters, || disabled.call(op))),
+    );
     let mut svc = disabled
         .layer()
         .layer(service_fn(|()| async { op().await.map_err(Error::Inner) }));
     group.bench_function(BenchmarkId::new("failguard", "ChaosLayer, disabled"), |b| {
         b.iter_custom(|iters| time_service(&rt, iters, &mut svc, || ()))
     });
-    let drawing = Chaos::builder().injection_rate(0.0).result(0u64).build().unwrap();
+    let drawing = Chaos::builder()
+        .injection_rate(0.0)
+        .result(0u64)
+        .build()
+        .unwrap();
     group.bench_function(
         BenchmarkId::new("failguard", "Chaos::call, enabled, rate 0"),
         |b| b.iter_custom(|iters| time_async(&rt, iters, || drawing.call(op))),

@@ -69,7 +69,9 @@ impl Log {
                 // The whole guard moves in (not just the field set below), so its drop is
                 // the attempt's.
                 let mut guard = guard;
-                sleep(latency).await;
+                if !latency.is_zero() {
+                    sleep(latency).await;
+                }
                 guard.finished = true;
                 result
             })
@@ -144,6 +146,26 @@ async fn a_failure_sends_the_next_attempt_at_once_and_the_delay_runs_from_it() {
     assert_eq!(log.sent(), [Duration::ZERO, 10 * MS, 60 * MS]);
     assert_eq!(start.elapsed(), 65 * MS);
     assert_eq!(log.dropped(), [(2, 65 * MS)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_attempt_failing_on_its_first_poll_is_hedged_at_once() {
+    let log = Log::default();
+    let start = Instant::now();
+    let h = hedge(50 * MS, 2);
+    let op = log.op(
+        start,
+        vec![
+            (Duration::ZERO, Err("refused")),
+            (1000 * MS, Ok(2)),
+            (5 * MS, Ok(3)),
+        ],
+    );
+    assert_eq!(h.call(op).await.unwrap(), 3);
+    // The second goes at once; the third 50 ms after it, and wins 5 ms later.
+    assert_eq!(log.sent(), [Duration::ZERO, Duration::ZERO, 50 * MS]);
+    assert_eq!(start.elapsed(), 55 * MS);
+    assert_eq!(log.dropped(), [(2, 55 * MS)]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -342,6 +342,33 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_records_within_a_slice_are_all_counted() {
+        let origin = Instant::now();
+        let h = std::sync::Arc::new(Histogram::new(Duration::from_secs(4), origin));
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let h = h.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10_000u64 {
+                        h.record(
+                            Duration::from_micros(100 + (i + t) % 50),
+                            i % 7 == 0,
+                            origin,
+                        );
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let counts = h.counts(origin);
+        assert_eq!(counts.total(), 40_000);
+        let censored: u64 = counts.0.iter().map(|c| c.1).sum();
+        assert_eq!(censored, 4 * (10_000u64).div_ceil(7));
+    }
+
+    #[test]
     fn old_slices_leave_the_window() {
         let origin = Instant::now();
         let window = Duration::from_secs(4);

@@ -84,6 +84,9 @@ pub enum EventKind<'a> {
     Hedge(HedgeEvent),
     /// A queue's event.
     Queue(QueueEvent),
+    /// A keyed container's event (feature `keyed`).
+    #[cfg(feature = "keyed")]
+    Keyed(crate::keyed::KeyedEvent),
     /// A rate limiter's event.
     RateLimit(RateLimitEvent),
     /// A retry's event.
@@ -99,7 +102,7 @@ impl<'a> Event<'a> {
     }
 
     /// The kind of policy it happened to, as in `tracing` events and errors: `"circuit-breaker"`,
-    /// `"bulkhead"`, `"chaos"`, `"fallback"`, `"hedge"`, `"queue"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
+    /// `"bulkhead"`, `"chaos"`, `"fallback"`, `"hedge"`, `"queue"`, `"keyed"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
     pub fn policy(&self) -> &'static str {
         match self.kind {
             EventKind::Breaker(_) => "circuit-breaker",
@@ -108,6 +111,8 @@ impl<'a> Event<'a> {
             EventKind::Fallback(_) => "fallback",
             EventKind::Hedge(_) => "hedge",
             EventKind::Queue(_) => "queue",
+            #[cfg(feature = "keyed")]
+            EventKind::Keyed(_) => "keyed",
             EventKind::RateLimit(_) => "rate-limiter",
             EventKind::Retry(_) => "retry",
             EventKind::Timeout(_) => "timeout",
@@ -134,6 +139,8 @@ impl<'a> Event<'a> {
             EventKind::Fallback(e) => e.trace(self.name),
             EventKind::Hedge(e) => e.trace(self.name),
             EventKind::Queue(e) => e.trace(self.name),
+            #[cfg(feature = "keyed")]
+            EventKind::Keyed(e) => e.trace(self.name),
             EventKind::RateLimit(e) => e.trace(self.name),
             EventKind::Retry(e) => e.trace(self.name),
             EventKind::Timeout(e) => e.trace(self.name),

@@ -16,6 +16,7 @@
 //! | [`RateLimiter`] | at most N calls per period with a bounded burst (exact GCRA on one atomic word), rejecting with the exact `retry_after` or waiting up to `max_wait` | [`Error::RateLimited`] |
 //! | [`Hedge`] | sends another attempt when the first is slow (after a fixed delay or a percentile of recent latencies), takes the first acceptable answer, within a [`RetryBudget`](retry::RetryBudget) | — (the last failure) |
 //! | [`Chaos`](chaos::Chaos) | **a testing tool**: injects errors, latency or results into a share of calls, switchable at run time, free when off | — (the injected error) |
+//! | [`Keyed`](keyed::Keyed) (feature `keyed`) | one instance of any policy above per key (a breaker per host, a limit per tenant), made on first use, bounded in keys and dropped when idle, never by resetting a tripped breaker | the instance's |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
 //! # Quick start
@@ -130,6 +131,8 @@
 //! | `rate_limit.rejected` | WARN | `policy = "rate-limiter"`, `name`, `weight`, `retry_after_ms` (none when the weight exceeds the burst) |
 //! | `rate_limit.waited` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `waited_ms` |
 //! | `rate_limit.wait_cancelled` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `given_back` |
+//! | `keyed.created` | DEBUG | `policy = "keyed"`, `name` |
+//! | `keyed.evicted` | DEBUG | `policy = "keyed"`, `name`, `reason` (`idle`, `full`), `keys` (how many) |
 //! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
 //! | `breaker.transition` | WARN to open or forced open, INFO otherwise | `policy = "circuit-breaker"`, `name`, `from`, `to` (`closed`, `open`, `half_open`, `forced_open`, `disabled`), `failure_rate`, `slow_call_rate` (when a window decided it) |
 //! | `breaker.rejected` | DEBUG | `policy = "circuit-breaker"`, `name`, `retry_after_ms` |
@@ -150,6 +153,7 @@
 //! | `http` | `failguard::http`: server-fault classifiers and `Retry-After` parsing on the `http` crate's types | no |
 //! | `grpc` | `failguard::grpc`: gRPC status classifiers, `grpc-retry-pushback-ms`, and `GrpcLayer` between a tonic `Channel` and a generated client (implies `http` and `tower`) | no |
 //! | `serde` | `failguard::config`: every policy's settings and a whole stack read from TOML, YAML or JSON (durations as `"250ms"`), and `Serialize` for every snapshot | no |
+//! | `keyed` | [`failguard::keyed`](crate::keyed): per-key policies in a bounded map (on `quick_cache`) | no |
 //! | `metrics` | [`failguard::metrics`](crate::metrics): counters, a histogram and gauges through the `metrics` facade (Prometheus, OpenTelemetry, StatsD exporters), every metric in [one table](crate::metrics#the-metrics) | no |
 //!
 //! tokio (its `time` feature) is always required: every policy reads time through
@@ -181,6 +185,8 @@ pub mod grpc;
 pub mod hedge;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "keyed")]
+pub mod keyed;
 pub mod lift;
 #[cfg(feature = "metrics")]
 pub mod metrics;

@@ -45,8 +45,11 @@ pub(crate) fn stripe(stripes: usize) -> usize {
 /// at most `most` (itself a power of two).
 pub(crate) fn stripes(most: usize) -> usize {
     debug_assert!(most.is_power_of_two());
-    std::thread::available_parallelism()
-        .map_or(4, |n| n.get())
+    // Asked once: on Linux the answer reads cgroup files (a dozen system calls, tens of
+    // microseconds), and a keyed container builds a breaker for every new key.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    CORES
+        .get_or_init(|| std::thread::available_parallelism().map_or(4, |n| n.get()))
         .next_power_of_two()
         .min(most)
 }

@@ -112,6 +112,7 @@ pub struct StateChange {
 pub(crate) type Listener = StdArc<dyn Fn(&StateChange) + Send + Sync>;
 
 /// The breaker's configuration, checked by the builder.
+#[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) name: Name,
     pub(crate) failure_rate: f64,
@@ -234,6 +235,39 @@ impl BreakerState {
                 .map(|_| Padded(AtomicU64::new(0)))
                 .collect(),
             transition: Mutex::new(()),
+        }
+    }
+
+    /// A breaker with these settings (renamed `name`, if given) and state of its own: closed,
+    /// with an empty window.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn fresh(&self, name: Option<&Name>) -> Self {
+        let now = Instant::now();
+        let mut cfg = self.cfg.clone();
+        if let Some(name) = name {
+            cfg.name = name.clone();
+        }
+        Self::new(cfg, self.window.fresh(now), now)
+    }
+
+    /// Whether a fresh, closed breaker could take this one's place without letting through
+    /// calls this one would turn away: it is closed, or its open time is over and no probe is in
+    /// flight. An open breaker is never at rest before its open duration ends; a half-open one
+    /// is while it waits for its next probe (nothing calls through it: an idle key); one forced
+    /// open or disabled by hand never is.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn at_rest(&self) -> bool {
+        match self.state() {
+            State::Closed => true,
+            State::Open => {
+                let until = self.until.load(Acquire);
+                due(State::Open, self.at(Instant::now()), until) != State::Open
+            }
+            State::HalfOpen => {
+                let admitted = self.probes_admitted.load(Acquire);
+                admitted <= Totals::unpack(self.probes.load(Acquire)).calls
+            }
+            State::ForcedOpen | State::Disabled => false,
         }
     }
 

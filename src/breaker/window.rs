@@ -171,6 +171,20 @@ impl Window {
     pub(crate) fn needs_clock(&self) -> bool {
         matches!(self, Window::Time(_))
     }
+
+    /// An empty window of the same shape, starting at `now` (a keyed container's new instance).
+    #[cfg(feature = "keyed")]
+    pub(crate) fn fresh(&self, now: Instant) -> Self {
+        match self {
+            Window::Count(w) => Window::Count(CountWindow::new(w.slots.len())),
+            Window::Time(w) => Window::Time(TimeWindow::new(
+                Duration::from_nanos(w.width * w.len),
+                w.len as usize,
+                w.minimum,
+                now,
+            )),
+        }
+    }
 }
 
 /// The last `slots.len()` calls: a true ring, the oldest outcome leaving as a new one enters.

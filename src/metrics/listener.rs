@@ -177,6 +177,11 @@ enum Handles {
     },
     /// A policy whose events this version counts in no metric (chaos, hedging).
     Uncounted,
+    /// Idle, full.
+    #[cfg(feature = "keyed")]
+    Keyed {
+        evictions: Family,
+    },
 }
 
 const BREAKER_STATES: [&str; 5] = ["closed", "open", "half_open", "forced_open", "disabled"];
@@ -245,6 +250,10 @@ impl Series {
                 rejected: of.counter(REJECTIONS, Some((REASON, "rate_limited"))),
             },
             EventKind::Chaos(_) | EventKind::Hedge(_) => Handles::Uncounted,
+            #[cfg(feature = "keyed")]
+            EventKind::Keyed(_) => Handles::Keyed {
+                evictions: of.family(series::KEYED_EVICTIONS, REASON, &["idle", "full"]),
+            },
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(
                     FALLBACKS,
@@ -340,6 +349,17 @@ impl Series {
                 Handles::Fallback { fallbacks },
                 EventKind::Fallback(FallbackEvent::Applied { rejection }),
             ) => fallbacks.increment(&of, rejection.unwrap_or("error")),
+            #[cfg(feature = "keyed")]
+            (
+                Handles::Keyed { evictions },
+                EventKind::Keyed(crate::keyed::KeyedEvent::Evicted { reason, keys }),
+            ) => {
+                let index = match reason {
+                    crate::keyed::EvictReason::Full => 1,
+                    _ => 0,
+                };
+                evictions.at(index).increment(keys);
+            }
             // An event this version counts in no metric.
             _ => {}
         }

@@ -61,6 +61,7 @@
 //! | `failguard.retries` | counter | `{retry}` | `failguard.reason`: `error`, `result`, `rejection` | retries granted (attempts after the first) | events | `failguard_retries_total` |
 //! | `failguard.retry.exhausted` | counter | `{call}` | `failguard.reason`: `max_attempts`, `max_elapsed`, `retry_after_beyond_cap`, `not_replayable`, `budget_exhausted` | calls a retry gave up on, returning the last outcome | events | `failguard_retry_exhausted_total` |
 //! | `failguard.fallbacks` | counter | `{call}` | `failguard.reason`: `error` (the operation's own), or the rejecting policy's type (`timeout`, `circuit-breaker`, `bulkhead`, `queue`) | errors a fallback replaced | events | `failguard_fallbacks_total` |
+//! | `failguard.keyed.evictions` | counter | `{key}` | `failguard.reason`: `idle`, `full` | keys a [`Keyed`](crate::keyed::Keyed) container dropped (feature `keyed`) | events | `failguard_keyed_evictions_total` |
 //! | `failguard.breaker.state` | gauge | `1` | `failguard.state`: one series per state | 1 for the state a call arriving now would find ([`CircuitBreaker::state`](crate::CircuitBreaker::state)), 0 for the others | snapshot | `failguard_breaker_state` |
 //! | `failguard.breaker.failure_rate` | gauge | `1` | | failures over calls in the window (among the probes when half-open), 0.0 to 1.0 | snapshot | `failguard_breaker_failure_rate` |
 //! | `failguard.bulkhead.calls` | gauge | `{call}` | `failguard.state`: `in_flight`, `waiting` | calls holding a permit, and waiting for one | snapshot | `failguard_bulkhead_calls` |

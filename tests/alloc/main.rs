@@ -18,6 +18,8 @@ mod chaos;
 #[cfg(feature = "serde")]
 mod config;
 mod fallback;
+#[cfg(feature = "keyed")]
+mod keyed;
 mod queue;
 mod rate_limit;
 mod retry;

@@ -83,12 +83,15 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<u16, Status> {
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // The server: 5 requests a minute per tenant, all 5 at once if they like. (A rate slow
     // enough that the figures below do not depend on how fast this machine sends.)
-    let limits: Keyed<String, RateLimiter> =
-        Keyed::builder(RateLimiter::builder().rate(5, Duration::from_secs(60)).build()?)
-            .name("tenants")
-            .name_each(|tenant: &String| format!("tenant {tenant}"))
-            .max_keys(10_000)
-            .build()?;
+    let limits: Keyed<String, RateLimiter> = Keyed::builder(
+        RateLimiter::builder()
+            .rate(5, Duration::from_secs(60))
+            .build()?,
+    )
+    .name("tenants")
+    .name_each(|tenant: &String| format!("tenant {tenant}"))
+    .max_keys(10_000)
+    .build()?;
     let api = Router::new().route("/", get(|| async { "ok" })).layer(
         ServiceBuilder::new()
             .layer(HandleErrorLayer::new(rejected))

@@ -87,6 +87,9 @@ pub enum EventKind<'a> {
     /// A keyed container's event (feature `keyed`).
     #[cfg(feature = "keyed")]
     Keyed(crate::keyed::KeyedEvent),
+    /// An instance's link to the fleet's store (feature `redis`).
+    #[cfg(feature = "redis")]
+    Fleet(crate::fleet::FleetEvent),
     /// A rate limiter's event.
     RateLimit(RateLimitEvent),
     /// A retry's event.
@@ -113,6 +116,8 @@ impl<'a> Event<'a> {
             EventKind::Queue(_) => "queue",
             #[cfg(feature = "keyed")]
             EventKind::Keyed(_) => "keyed",
+            #[cfg(feature = "redis")]
+            EventKind::Fleet(_) => "fleet",
             EventKind::RateLimit(_) => "rate-limiter",
             EventKind::Retry(_) => "retry",
             EventKind::Timeout(_) => "timeout",
@@ -141,6 +146,8 @@ impl<'a> Event<'a> {
             EventKind::Queue(e) => e.trace(self.name),
             #[cfg(feature = "keyed")]
             EventKind::Keyed(e) => e.trace(self.name),
+            #[cfg(feature = "redis")]
+            EventKind::Fleet(e) => e.trace(self.name),
             EventKind::RateLimit(e) => e.trace(self.name),
             EventKind::Retry(e) => e.trace(self.name),
             EventKind::Timeout(e) => e.trace(self.name),

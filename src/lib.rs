@@ -133,6 +133,10 @@
 //! | `rate_limit.wait_cancelled` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `given_back` |
 //! | `keyed.created` | DEBUG | `policy = "keyed"`, `name` |
 //! | `keyed.evicted` | DEBUG | `policy = "keyed"`, `name`, `reason` (`idle`, `full`), `keys` (how many) |
+//! | `fleet.degraded` | WARN | `policy = "fleet"`, `name` (the instance), `timed_out` |
+//! | `fleet.rejoined` | INFO | `policy = "fleet"`, `name` (the instance) |
+//! | `fleet.quorum_opened` | WARN | `policy = "fleet"`, `name` (the breaker), `live`, `open` |
+//! | `fleet.quorum_closed` | INFO | `policy = "fleet"`, `name` (the breaker), `live`, `open` |
 //! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
 //! | `breaker.transition` | WARN to open or forced open, INFO otherwise | `policy = "circuit-breaker"`, `name`, `from`, `to` (`closed`, `open`, `half_open`, `forced_open`, `disabled`), `failure_rate`, `slow_call_rate` (when a window decided it) |
 //! | `breaker.rejected` | DEBUG | `policy = "circuit-breaker"`, `name`, `retry_after_ms` |
@@ -154,6 +158,7 @@
 //! | `grpc` | `failguard::grpc`: gRPC status classifiers, `grpc-retry-pushback-ms`, and `GrpcLayer` between a tonic `Channel` and a generated client (implies `http` and `tower`) | no |
 //! | `serde` | `failguard::config`: every policy's settings and a whole stack read from TOML, YAML or JSON (durations as `"250ms"`), and `Serialize` for every snapshot | no |
 //! | `keyed` | [`failguard::keyed`](crate::keyed): per-key policies in a bounded map (on `quick_cache`) | no |
+//! | `redis` | [`failguard::fleet`](crate::fleet): fleet-wide state on Redis or Valkey, local state in charge of every call (a global rate limit served from leased permits, a breaker quorum) | no |
 //! | `metrics` | [`failguard::metrics`](crate::metrics): counters, a histogram and gauges through the `metrics` facade (Prometheus, OpenTelemetry, StatsD exporters), every metric in [one table](crate::metrics#the-metrics) | no |
 //!
 //! tokio (its `time` feature) is always required: every policy reads time through
@@ -180,6 +185,8 @@ mod estimate;
 pub mod events;
 mod ext;
 pub mod fallback;
+#[cfg(feature = "redis")]
+pub mod fleet;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod hedge;

@@ -182,6 +182,10 @@ enum Handles {
     Keyed {
         evictions: Family,
     },
+    #[cfg(feature = "redis")]
+    Fleet {
+        degraded: Counter,
+    },
 }
 
 const BREAKER_STATES: [&str; 5] = ["closed", "open", "half_open", "forced_open", "disabled"];
@@ -253,6 +257,10 @@ impl Series {
             #[cfg(feature = "keyed")]
             EventKind::Keyed(_) => Handles::Keyed {
                 evictions: of.family(series::KEYED_EVICTIONS, REASON, &["idle", "full"]),
+            },
+            #[cfg(feature = "redis")]
+            EventKind::Fleet(_) => Handles::Fleet {
+                degraded: of.counter(series::FLEET_DEGRADED, None),
             },
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(
@@ -360,6 +368,11 @@ impl Series {
                 };
                 evictions.at(index).increment(keys);
             }
+            #[cfg(feature = "redis")]
+            (
+                Handles::Fleet { degraded },
+                EventKind::Fleet(crate::fleet::FleetEvent::Degraded { .. }),
+            ) => degraded.increment(1),
             // An event this version counts in no metric.
             _ => {}
         }

@@ -14,8 +14,8 @@ use crate::{
     events::EventKind,
     sync::{
         AtomicU32, AtomicU64, Mutex,
-        Ordering::{AcqRel, Acquire, Relaxed, Release},
-        Padded,
+        Ordering::{AcqRel, Acquire, Release},
+        StripedCounts,
     },
 };
 
@@ -153,7 +153,7 @@ pub struct BreakerState {
     /// Half-open results: calls, failures and slow calls, 21 bits each (as the window's totals).
     probes: AtomicU64,
     /// Rejections, striped per thread: an open breaker rejects on every core at once.
-    rejected: Box<[Padded<AtomicU64>]>,
+    rejected: StripedCounts<1>,
     transition: Mutex<()>,
 }
 
@@ -231,9 +231,7 @@ impl BreakerState {
             openings: AtomicU32::new(0),
             probes_admitted: AtomicU32::new(0),
             probes: AtomicU64::new(0),
-            rejected: (0..crate::sync::stripes(16))
-                .map(|_| Padded(AtomicU64::new(0)))
-                .collect(),
+            rejected: StripedCounts::new(crate::sync::stripes(16)),
             transition: Mutex::new(()),
         }
     }
@@ -374,7 +372,7 @@ impl BreakerState {
     }
 
     fn reject(&self, state: State, retry_after: Option<Duration>) -> Admission {
-        self.rejected[crate::sync::stripe(self.rejected.len())].fetch_add(1, Relaxed);
+        self.rejected.add(0);
         self.cfg.sinks.emit(
             &self.cfg.name,
             EventKind::Breaker(BreakerEvent::Rejected { state, retry_after }),
@@ -597,7 +595,8 @@ impl BreakerState {
     }
 
     pub(crate) fn rejected(&self) -> u64 {
-        self.rejected.iter().map(|n| n.load(Relaxed)).sum()
+        let [rejected] = self.rejected.sum();
+        rejected
     }
 
     pub(crate) fn open_error(&self, retry_after: Option<Duration>) -> crate::error::CircuitOpen {

@@ -12,8 +12,14 @@ use std::{
 
 use tokio::time::Instant;
 
+use super::future::QuorumGuarded;
 use super::{Fleet, FleetEvent};
-use crate::{CircuitBreaker, Classify, ConfigError, Error, breaker::State, error::CircuitOpen};
+use crate::{
+    CircuitBreaker, Classify, ConfigError, Error,
+    breaker::{BreakerState, Guarded, State},
+    error::CircuitOpen,
+    policy::{Apply, CallFuture, OperationFn},
+};
 
 const DAY_US: u64 = 86_400_000_000;
 
@@ -74,7 +80,7 @@ pub enum Quorum {
 /// # }
 /// ```
 pub struct FleetBreaker<C> {
-    inner: Arc<Inner<C>>,
+    pub(crate) inner: Arc<Inner<C>>,
 }
 
 impl<C> Clone for FleetBreaker<C> {
@@ -85,17 +91,15 @@ impl<C> Clone for FleetBreaker<C> {
     }
 }
 
-struct Inner<C> {
-    local: CircuitBreaker<C>,
+pub(crate) struct Inner<C> {
+    pub(crate) local: CircuitBreaker<C>,
     fleet: Fleet,
     key: String,
     script: redis::Script,
     heartbeat: Duration,
     quorum: (i64, u64),
     least: u32,
-    base: Instant,
-    /// Nanoseconds after `base` until which the fleet's quorum holds; 0: it does not.
-    fleet_open_until: AtomicU64,
+    pub(crate) gate: Arc<Gate>,
     live: AtomicU32,
     open: AtomicU32,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -173,7 +177,7 @@ impl<C> FleetBreaker<C> {
         FleetView {
             live: self.inner.live.load(Relaxed),
             open: self.inner.open.load(Relaxed),
-            quorum_open: self.inner.fleet_open_for().is_some(),
+            quorum_open: self.inner.gate.open_for().is_some(),
         }
     }
 
@@ -194,36 +198,51 @@ impl<C> FleetBreaker<C> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn call<F, Fut, T, E>(&self, f: F) -> Result<T, Error<E>>
+    #[allow(clippy::type_complexity)]
+    pub fn call<F, Fut, T, E>(
+        &self,
+        f: F,
+    ) -> CallFuture<QuorumGuarded<Guarded<OperationFn<F>, &BreakerState, C>, &Gate>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         C: Classify<T, Error<E>> + Clone,
     {
-        if let Some(retry_after) = self.inner.fleet_open_for() {
-            return Err(Error::CircuitOpen(CircuitOpen::new(
-                self.inner.local.name().clone(),
-                Some(retry_after),
-            )));
-        }
-        self.inner.local.call(f).await
+        CallFuture::new(self.apply(OperationFn::new(f)))
     }
 }
 
-impl<C> Inner<C> {
+/// Whether the fleet's quorum holds: what a call checks before the local breaker.
+#[derive(Debug)]
+pub struct Gate {
+    name: crate::Name,
+    base: Instant,
+    /// Nanoseconds after `base` until which the fleet's quorum holds; 0: it does not.
+    until: AtomicU64,
+}
+
+impl Gate {
     fn at(&self, now: Instant) -> u64 {
         now.saturating_duration_since(self.base).as_nanos() as u64
     }
 
-    /// How long the fleet's quorum still holds, if it does.
+    /// How long the fleet's quorum still holds, if it does: one load, and a clock read only
+    /// while it does.
     #[inline]
-    fn fleet_open_for(&self) -> Option<Duration> {
-        let until = self.fleet_open_until.load(Relaxed);
+    fn open_for(&self) -> Option<Duration> {
+        let until = self.until.load(Relaxed);
         if until == 0 {
             return None;
         }
         let now = self.at(Instant::now());
         (now < until).then(|| Duration::from_nanos(until - now))
+    }
+
+    /// The rejection of a call while the quorum holds.
+    #[inline]
+    pub(crate) fn rejection(&self) -> Option<CircuitOpen> {
+        self.open_for()
+            .map(|retry_after| CircuitOpen::new(self.name.clone(), Some(retry_after)))
     }
 }
 
@@ -255,17 +274,18 @@ impl<C: Send + Sync + 'static> Inner<C> {
                     .await
             })
             .await;
-        let was_open = self.fleet_open_until.load(Relaxed) != 0;
+        let was_open = self.gate.until.load(Relaxed) != 0;
         let (live, open, wait_us) = view.unwrap_or((0, 0, 0));
         self.live.store(live, Relaxed);
         self.open.store(open, Relaxed);
         let until = match wait_us {
             0 => 0,
             wait => self
+                .gate
                 .at(Instant::now() + Duration::from_micros(wait.min(DAY_US)))
                 .max(1),
         };
-        self.fleet_open_until.store(until, Relaxed);
+        self.gate.until.store(until, Relaxed);
         let name = self.local.name();
         match (was_open, until != 0) {
             (false, true) => self
@@ -447,6 +467,11 @@ impl<C: Clone + Send + Sync + 'static> FleetBreakerBuilder<C> {
             ));
         }
         let key = self.fleet.key("breaker", self.local.name());
+        let gate = Arc::new(Gate {
+            name: self.local.name().clone(),
+            base: Instant::now(),
+            until: AtomicU64::new(0),
+        });
         let inner = Arc::new(Inner {
             local: self.local,
             fleet: self.fleet,
@@ -455,8 +480,7 @@ impl<C: Clone + Send + Sync + 'static> FleetBreakerBuilder<C> {
             heartbeat: self.heartbeat,
             quorum,
             least: self.least,
-            base: Instant::now(),
-            fleet_open_until: AtomicU64::new(0),
+            gate,
             live: AtomicU32::new(0),
             open: AtomicU32::new(0),
             task: std::sync::Mutex::new(None),

@@ -44,8 +44,12 @@
 //! # }
 //! ```
 
+mod apply;
 mod breaker;
 mod events;
+mod future;
+#[cfg(feature = "tower")]
+mod layer;
 mod rate_limit;
 
 use std::{
@@ -60,8 +64,11 @@ use std::{
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::Instant;
 
-pub use self::breaker::{FleetBreaker, FleetBreakerBuilder, FleetView, Quorum};
+pub use self::breaker::{FleetBreaker, FleetBreakerBuilder, FleetView, Gate as QuorumGate, Quorum};
 pub use self::events::FleetEvent;
+pub use self::future::{GlobalLimitCall, GloballyLimited, QuorumCall, QuorumGuarded};
+#[cfg(feature = "tower")]
+pub use self::layer::{FleetLayer, FleetService};
 pub use self::rate_limit::{GlobalRateLimiter, GlobalRateLimiterBuilder};
 use crate::{
     ConfigError, Name,

@@ -12,8 +12,12 @@ use std::{
 
 use tokio::{sync::Mutex, time::Instant};
 
-use super::Fleet;
-use crate::{ConfigError, Error, Name, RateLimiter, error::RateLimited};
+use super::{Fleet, future::GloballyLimited};
+use crate::{
+    ConfigError, Name, RateLimiter,
+    error::RateLimited,
+    policy::{Apply, CallFuture, OperationFn},
+};
 
 /// The largest rate the store's clock can space (it counts microseconds).
 const MAX_PER_SECOND: u64 = 1_000_000;
@@ -152,7 +156,7 @@ impl GlobalRateLimiter {
     ///
     /// # Errors
     ///
-    /// [`Error::RateLimited`] without calling `f`, or `f`'s own error as [`Error::Inner`].
+    /// [`Error::RateLimited`](crate::Error::RateLimited) without calling `f`, or `f`'s own error as [`Error::Inner`](crate::Error::Inner).
     ///
     /// ```no_run
     /// # #[tokio::main]
@@ -164,14 +168,20 @@ impl GlobalRateLimiter {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn call<F, Fut, T, E>(&self, f: F) -> Result<T, Error<E>>
+    pub fn call<F, Fut, T, E>(
+        &self,
+        f: F,
+    ) -> CallFuture<GloballyLimited<OperationFn<F>, &GlobalRateLimiter>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.acquire().await.map_err(Error::RateLimited)?;
-        f().await.map_err(Error::Inner)
+        CallFuture::new(self.apply(OperationFn::new(f)))
     }
+
+    crate::policy::wrap_method!(
+        "failguard::fleet::Fleet::builder(\"redis://127.0.0.1:6379/\").build()?.rate_limiter(\"a\").per_second(10).build()?"
+    );
 
     /// Its figures on this instance.
     ///
@@ -209,7 +219,7 @@ impl GlobalRateLimiter {
     }
 
     #[inline]
-    fn take(&self) -> bool {
+    pub(crate) fn take(&self) -> bool {
         self.inner
             .remaining
             .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
@@ -217,7 +227,7 @@ impl GlobalRateLimiter {
     }
 
     #[cold]
-    async fn acquire_slow(&self) -> Result<(), RateLimited> {
+    pub(crate) async fn acquire_slow(&self) -> Result<(), RateLimited> {
         let inner = &*self.inner;
         let deadline = Instant::now() + inner.fleet.shared.bound;
         if !inner.fleet.may_ask() {

@@ -120,6 +120,12 @@ borrowing_around!(
     [P,] Option<P>,
 );
 
+#[cfg(feature = "redis")]
+borrowing_around!(
+    [] crate::fleet::GlobalRateLimiter,
+    [C,] crate::fleet::FleetBreaker<C>,
+);
+
 /// A chain: the outer policy goes around the inner one and what is inside the chain.
 impl<'a, O, I, In, Op> Around<'a, In, Op> for Wrap<O, I>
 where

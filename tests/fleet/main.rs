@@ -3,6 +3,7 @@
 //! keep serving on local state while the store is gone, then re-join it. Real time, short runs.
 #![cfg(feature = "redis")]
 
+mod doors;
 mod proxy;
 mod quorum;
 mod redis_server;

@@ -43,8 +43,9 @@
 use std::{fmt, sync::Arc};
 
 use crate::{
-    Name, breaker::BreakerEvent, bulkhead::BulkheadEvent, fallback::FallbackEvent,
-    queue::QueueEvent, rate_limit::RateLimitEvent, retry::RetryEvent, timeout::TimeoutEvent,
+    Name, breaker::BreakerEvent, bulkhead::BulkheadEvent, chaos::ChaosEvent,
+    fallback::FallbackEvent, hedge::HedgeEvent, queue::QueueEvent, rate_limit::RateLimitEvent,
+    retry::RetryEvent, timeout::TimeoutEvent,
 };
 
 /// Something that happened to a policy: the policy's name and what happened.
@@ -75,8 +76,12 @@ pub enum EventKind<'a> {
     Breaker(BreakerEvent<'a>),
     /// A bulkhead's event.
     Bulkhead(BulkheadEvent),
+    /// A chaos policy's event (a fault it injected).
+    Chaos(ChaosEvent),
     /// A fallback's event.
     Fallback(FallbackEvent),
+    /// A hedge's event.
+    Hedge(HedgeEvent),
     /// A queue's event.
     Queue(QueueEvent),
     /// A keyed container's event (feature `keyed`).
@@ -100,12 +105,14 @@ impl<'a> Event<'a> {
     }
 
     /// The kind of policy it happened to, as in `tracing` events and errors: `"circuit-breaker"`,
-    /// `"bulkhead"`, `"fallback"`, `"queue"`, `"keyed"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
+    /// `"bulkhead"`, `"chaos"`, `"fallback"`, `"hedge"`, `"queue"`, `"keyed"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
     pub fn policy(&self) -> &'static str {
         match self.kind {
             EventKind::Breaker(_) => "circuit-breaker",
             EventKind::Bulkhead(_) => "bulkhead",
+            EventKind::Chaos(_) => "chaos",
             EventKind::Fallback(_) => "fallback",
+            EventKind::Hedge(_) => "hedge",
             EventKind::Queue(_) => "queue",
             #[cfg(feature = "keyed")]
             EventKind::Keyed(_) => "keyed",
@@ -133,7 +140,9 @@ impl<'a> Event<'a> {
         match self.kind {
             EventKind::Breaker(e) => e.trace(self.name),
             EventKind::Bulkhead(e) => e.trace(self.name),
+            EventKind::Chaos(e) => e.trace(self.name),
             EventKind::Fallback(e) => e.trace(self.name),
+            EventKind::Hedge(e) => e.trace(self.name),
             EventKind::Queue(e) => e.trace(self.name),
             #[cfg(feature = "keyed")]
             EventKind::Keyed(e) => e.trace(self.name),

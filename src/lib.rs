@@ -14,6 +14,8 @@
 //! | [`Retry`] | calls again after a failure, with an exact, capped backoff, within attempts, elapsed time and a shared [`RetryBudget`](retry::RetryBudget) | — (the last outcome) |
 //! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
 //! | [`RateLimiter`] | at most N calls per period with a bounded burst (exact GCRA on one atomic word), rejecting with the exact `retry_after` or waiting up to `max_wait` | [`Error::RateLimited`] |
+//! | [`Hedge`] | sends another attempt when the first is slow (after a fixed delay or a percentile of recent latencies), takes the first acceptable answer, within a [`RetryBudget`](retry::RetryBudget) | — (the last failure) |
+//! | [`Chaos`](chaos::Chaos) | **a testing tool**: injects errors, latency or results into a share of calls, switchable at run time, free when off | — (the injected error) |
 //! | [`Keyed`](keyed::Keyed) (feature `keyed`) | one instance of any policy above per key (a breaker per host, a limit per tenant), made on first use, bounded in keys and dropped when idle, never by resetting a tripped breaker | the instance's |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
@@ -141,6 +143,10 @@
 //! | `retry.attempt` | INFO | `policy = "retry"`, `name`, `attempt` (the attempt about to be made, 2 for the first retry), `delay_ms`, `reason` (`error`, `result`, `rejection`), `rejection` (the rejecting policy, if any) |
 //! | `retry.exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made), `reason` (`max_attempts`, `max_elapsed`, `retry_after_beyond_cap`, `not_replayable`) |
 //! | `retry.budget_exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made) |
+//! | `hedge.sent` | DEBUG | `policy = "hedge"`, `name`, `attempt` (2 for the first hedge), `after_ms` (since the previous attempt), `reason` (`slow`, `failure`) |
+//! | `hedge.won` | DEBUG | `policy = "hedge"`, `name`, `attempt` |
+//! | `hedge.budget_exhausted` | WARN | `policy = "hedge"`, `name`, `attempts` (sent) |
+//! | `chaos.injected` | INFO | `policy = "chaos"`, `name`, `fault` (`error`, `latency`, `result`), `delay_ms` (a latency's) |
 //!
 //! # Feature flags
 //!
@@ -171,6 +177,7 @@
 
 pub mod breaker;
 pub mod bulkhead;
+pub mod chaos;
 #[cfg(feature = "serde")]
 pub mod config;
 pub mod error;
@@ -182,6 +189,7 @@ pub mod fallback;
 pub mod fleet;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+pub mod hedge;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "keyed")]
@@ -206,6 +214,7 @@ pub use bulkhead::Bulkhead;
 pub use error::{BoxError, ConfigError, Error, PolicyError, Rejection};
 pub use ext::FutureExt;
 pub use fallback::Fallback;
+pub use hedge::Hedge;
 #[cfg(feature = "tower")]
 pub use lift::{Lift, LiftLayer};
 pub use name::Name;

@@ -9,6 +9,7 @@ use criterion::{criterion_group, criterion_main};
 
 mod breaker;
 mod bulkhead;
+mod chaos;
 mod keyed;
 mod lift;
 mod metrics;
@@ -22,6 +23,7 @@ criterion_group!(
     benches,
     breaker::bench,
     bulkhead::bench,
+    chaos::bench,
     keyed::bench,
     lift::bench,
     timeout::bench,

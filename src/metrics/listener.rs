@@ -175,6 +175,8 @@ enum Handles {
     Fallback {
         fallbacks: Family,
     },
+    /// A policy whose events this version counts in no metric (chaos, hedging).
+    Uncounted,
     /// Idle, full.
     #[cfg(feature = "keyed")]
     Keyed {
@@ -251,6 +253,7 @@ impl Series {
             EventKind::RateLimit(_) => Handles::RateLimit {
                 rejected: of.counter(REJECTIONS, Some((REASON, "rate_limited"))),
             },
+            EventKind::Chaos(_) | EventKind::Hedge(_) => Handles::Uncounted,
             #[cfg(feature = "keyed")]
             EventKind::Keyed(_) => Handles::Keyed {
                 evictions: of.family(series::KEYED_EVICTIONS, REASON, &["idle", "full"]),

@@ -115,6 +115,8 @@ borrowing_around!(
     [C,] crate::CircuitBreaker<C>,
     [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,
+    [F,] crate::chaos::Chaos<F>,
+    [C,] crate::hedge::Hedge<C>,
     [P,] Option<P>,
 );
 

@@ -126,7 +126,7 @@ pub(crate) mod future;
 #[cfg(feature = "tower")]
 pub(crate) mod layer;
 pub(crate) mod retryable;
-mod rng;
+pub(crate) mod rng;
 
 pub(crate) use self::core::{Decide, RetryState};
 pub use self::core::{

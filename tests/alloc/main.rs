@@ -14,6 +14,7 @@ use std::{
 
 mod breaker;
 mod bulkhead;
+mod chaos;
 #[cfg(feature = "serde")]
 mod config;
 mod fallback;

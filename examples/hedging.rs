@@ -113,7 +113,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("{PER_SEC} requests a second for {PHASE:?}; 95 % take {FAST:?}, 5 % take {SLOW:?}\n");
 
     let plain = load(&url, None).await;
-    report("no hedging", plain.clone(), served.swap(0, Ordering::Relaxed));
+    report(
+        "no hedging",
+        plain.clone(),
+        served.swap(0, Ordering::Relaxed),
+    );
 
     let hedge = Hedge::builder()
         .percentile_delay(95.0)

@@ -16,7 +16,9 @@ pub fn svg(title: &str, series: &[(&str, &str, Vec<Duration>)]) -> String {
     let (x0, x1) = (nines(0.5), nines(0.999));
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let all = series.iter().flat_map(|s| s.2.iter().copied());
-    let (lo, hi) = all.fold((f64::MAX, 0f64), |(lo, hi), d| (lo.min(ms(d)), hi.max(ms(d))));
+    let (lo, hi) = all.fold((f64::MAX, 0f64), |(lo, hi), d| {
+        (lo.min(ms(d)), hi.max(ms(d)))
+    });
     let (y0, y1) = ((lo.max(0.1) / 1.5).log10(), (hi * 1.5).log10());
     let px = |x: f64| LEFT + (x - x0) / (x1 - x0) * (W - LEFT - RIGHT);
     let py = |y: f64| TOP + (1.0 - (y.log10() - y0) / (y1 - y0)) * (H - TOP - BOTTOM);
@@ -57,7 +59,12 @@ pub fn svg(title: &str, series: &[(&str, &str, Vec<Duration>)]) -> String {
             let x = x0 + (x1 - x0) * step as f64 / 300.0;
             let q = 1.0 - 10f64.powf(-x);
             let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-            let _ = write!(points, "{:.1},{:.1} ", px(x), py(ms(sorted[rank - 1]).max(lo)));
+            let _ = write!(
+                points,
+                "{:.1},{:.1} ",
+                px(x),
+                py(ms(sorted[rank - 1]).max(lo))
+            );
         }
         // The legend sits low on the right, under the slow tail's line and above the fast one.
         let lx = W - RIGHT - 300.0;

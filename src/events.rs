@@ -44,8 +44,8 @@ use std::{fmt, sync::Arc};
 
 use crate::{
     Name, adaptive::AdaptiveEvent, breaker::BreakerEvent, bulkhead::BulkheadEvent,
-    fallback::FallbackEvent, queue::QueueEvent, rate_limit::RateLimitEvent, retry::RetryEvent,
-    throttle::ThrottleEvent, timeout::TimeoutEvent,
+    chaos::ChaosEvent, fallback::FallbackEvent, hedge::HedgeEvent, queue::QueueEvent,
+    rate_limit::RateLimitEvent, retry::RetryEvent, throttle::ThrottleEvent, timeout::TimeoutEvent,
 };
 
 /// Something that happened to a policy: the policy's name and what happened.
@@ -78,10 +78,20 @@ pub enum EventKind<'a> {
     Breaker(BreakerEvent<'a>),
     /// A bulkhead's event.
     Bulkhead(BulkheadEvent),
+    /// A chaos policy's event (a fault it injected).
+    Chaos(ChaosEvent),
     /// A fallback's event.
     Fallback(FallbackEvent),
+    /// A hedge's event.
+    Hedge(HedgeEvent),
     /// A queue's event.
     Queue(QueueEvent),
+    /// A keyed container's event (feature `keyed`).
+    #[cfg(feature = "keyed")]
+    Keyed(crate::keyed::KeyedEvent),
+    /// An instance's link to the fleet's store (feature `redis`).
+    #[cfg(feature = "redis")]
+    Fleet(crate::fleet::FleetEvent),
     /// A rate limiter's event.
     RateLimit(RateLimitEvent),
     /// A retry's event.
@@ -99,14 +109,21 @@ impl<'a> Event<'a> {
     }
 
     /// The kind of policy it happened to, as in `tracing` events and errors: `"circuit-breaker"`,
-    /// `"bulkhead"`, `"fallback"`, `"queue"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
+    /// `"bulkhead"`, `"chaos"`, `"fallback"`, `"hedge"`, `"queue"`, `"keyed"`, `"rate-limiter"`, `"retry"`,
+    /// `"timeout"`, `"adaptive-limit"` or `"adaptive-throttle"`.
     pub fn policy(&self) -> &'static str {
         match self.kind {
             EventKind::Adaptive(_) => "adaptive-limit",
             EventKind::Breaker(_) => "circuit-breaker",
             EventKind::Bulkhead(_) => "bulkhead",
+            EventKind::Chaos(_) => "chaos",
             EventKind::Fallback(_) => "fallback",
+            EventKind::Hedge(_) => "hedge",
             EventKind::Queue(_) => "queue",
+            #[cfg(feature = "keyed")]
+            EventKind::Keyed(_) => "keyed",
+            #[cfg(feature = "redis")]
+            EventKind::Fleet(_) => "fleet",
             EventKind::RateLimit(_) => "rate-limiter",
             EventKind::Retry(_) => "retry",
             EventKind::Timeout(_) => "timeout",
@@ -132,8 +149,14 @@ impl<'a> Event<'a> {
             EventKind::Adaptive(e) => e.trace(self.name),
             EventKind::Breaker(e) => e.trace(self.name),
             EventKind::Bulkhead(e) => e.trace(self.name),
+            EventKind::Chaos(e) => e.trace(self.name),
             EventKind::Fallback(e) => e.trace(self.name),
+            EventKind::Hedge(e) => e.trace(self.name),
             EventKind::Queue(e) => e.trace(self.name),
+            #[cfg(feature = "keyed")]
+            EventKind::Keyed(e) => e.trace(self.name),
+            #[cfg(feature = "redis")]
+            EventKind::Fleet(e) => e.trace(self.name),
             EventKind::RateLimit(e) => e.trace(self.name),
             EventKind::Retry(e) => e.trace(self.name),
             EventKind::Timeout(e) => e.trace(self.name),

@@ -16,6 +16,9 @@
 //! | [`AdaptiveLimit`](adaptive::AdaptiveLimit) | at most *limit* calls in flight, the limit moved by measured round trips and drops (AIMD, Vegas, Gradient2 or your own), rejecting at once or after a bounded FIFO/LIFO wait | [`Error::ConcurrencyLimited`] |
 //! | [`AdaptiveThrottle`](throttle::AdaptiveThrottle) | rejects requests locally as the backend accepts fewer of them (the SRE book's client-side throttling: `max(0, (requests − K·accepts) / (requests + 1))` over a sliding window) | [`Error::Throttled`] |
 //! | [`RateLimiter`] | at most N calls per period with a bounded burst (exact GCRA on one atomic word), rejecting with the exact `retry_after` or waiting up to `max_wait` | [`Error::RateLimited`] |
+//! | [`Hedge`] | sends another attempt when the first is slow (after a fixed delay or a percentile of recent latencies), takes the first acceptable answer, within a [`RetryBudget`](retry::RetryBudget) | — (the last failure) |
+//! | [`Chaos`](chaos::Chaos) | **a testing tool**: injects errors, latency or results into a share of calls, switchable at run time, free when off | — (the injected error) |
+//! | [`Keyed`](keyed::Keyed) (feature `keyed`) | one instance of any policy above per key (a breaker per host, a limit per tenant), made on first use, bounded in keys and dropped when idle, never by resetting a tripped breaker | the instance's |
 //! | [`Queue`] | runs work on a few workers behind a bounded queue that sheds overload (a hand-off between tasks: two allocations per call) | [`Error::QueueFull`], [`Error::QueueTimeout`], [`Error::QueueClosed`] |
 //!
 //! # Quick start
@@ -133,12 +136,22 @@
 //! | `rate_limit.rejected` | WARN | `policy = "rate-limiter"`, `name`, `weight`, `retry_after_ms` (none when the weight exceeds the burst) |
 //! | `rate_limit.waited` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `waited_ms` |
 //! | `rate_limit.wait_cancelled` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `given_back` |
+//! | `keyed.created` | DEBUG | `policy = "keyed"`, `name` |
+//! | `keyed.evicted` | DEBUG | `policy = "keyed"`, `name`, `reason` (`idle`, `full`), `keys` (how many) |
+//! | `fleet.degraded` | WARN | `policy = "fleet"`, `name` (the instance), `timed_out` |
+//! | `fleet.rejoined` | INFO | `policy = "fleet"`, `name` (the instance) |
+//! | `fleet.quorum_opened` | WARN | `policy = "fleet"`, `name` (the breaker), `live`, `open` |
+//! | `fleet.quorum_closed` | INFO | `policy = "fleet"`, `name` (the breaker), `live`, `open` |
 //! | `queue.panicked` | ERROR | `policy = "queue"`, `name` |
 //! | `breaker.transition` | WARN to open or forced open, INFO otherwise | `policy = "circuit-breaker"`, `name`, `from`, `to` (`closed`, `open`, `half_open`, `forced_open`, `disabled`), `failure_rate`, `slow_call_rate` (when a window decided it) |
 //! | `breaker.rejected` | DEBUG | `policy = "circuit-breaker"`, `name`, `retry_after_ms` |
 //! | `retry.attempt` | INFO | `policy = "retry"`, `name`, `attempt` (the attempt about to be made, 2 for the first retry), `delay_ms`, `reason` (`error`, `result`, `rejection`), `rejection` (the rejecting policy, if any) |
 //! | `retry.exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made), `reason` (`max_attempts`, `max_elapsed`, `retry_after_beyond_cap`, `not_replayable`) |
 //! | `retry.budget_exhausted` | WARN | `policy = "retry"`, `name`, `attempts` (made) |
+//! | `hedge.sent` | DEBUG | `policy = "hedge"`, `name`, `attempt` (2 for the first hedge), `after_ms` (since the previous attempt), `reason` (`slow`, `failure`) |
+//! | `hedge.won` | DEBUG | `policy = "hedge"`, `name`, `attempt` |
+//! | `hedge.budget_exhausted` | WARN | `policy = "hedge"`, `name`, `attempts` (sent) |
+//! | `chaos.injected` | INFO | `policy = "chaos"`, `name`, `fault` (`error`, `latency`, `result`), `delay_ms` (a latency's) |
 //!
 //! # Feature flags
 //!
@@ -149,6 +162,8 @@
 //! | `http` | `failguard::http`: server-fault classifiers and `Retry-After` parsing on the `http` crate's types | no |
 //! | `grpc` | `failguard::grpc`: gRPC status classifiers, `grpc-retry-pushback-ms`, and `GrpcLayer` between a tonic `Channel` and a generated client (implies `http` and `tower`) | no |
 //! | `serde` | `failguard::config`: every policy's settings and a whole stack read from TOML, YAML or JSON (durations as `"250ms"`), and `Serialize` for every snapshot | no |
+//! | `keyed` | [`failguard::keyed`](crate::keyed): per-key policies in a bounded map (on `quick_cache`) | no |
+//! | `redis` | [`failguard::fleet`](crate::fleet): fleet-wide state on Redis or Valkey, local state in charge of every call (a global rate limit served from leased permits, a breaker quorum) | no |
 //! | `metrics` | [`failguard::metrics`](crate::metrics): counters, a histogram and gauges through the `metrics` facade (Prometheus, OpenTelemetry, StatsD exporters), every metric in [one table](crate::metrics#the-metrics) | no |
 //!
 //! tokio (its `time` feature) is always required: every policy reads time through
@@ -168,6 +183,7 @@
 pub mod adaptive;
 pub mod breaker;
 pub mod bulkhead;
+pub mod chaos;
 #[cfg(feature = "serde")]
 pub mod config;
 pub mod error;
@@ -175,10 +191,15 @@ mod estimate;
 pub mod events;
 mod ext;
 pub mod fallback;
+#[cfg(feature = "redis")]
+pub mod fleet;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+pub mod hedge;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "keyed")]
+pub mod keyed;
 pub mod lift;
 #[cfg(feature = "metrics")]
 pub mod metrics;
@@ -201,6 +222,7 @@ pub use bulkhead::Bulkhead;
 pub use error::{BoxError, ConfigError, Error, PolicyError, Rejection};
 pub use ext::FutureExt;
 pub use fallback::Fallback;
+pub use hedge::Hedge;
 #[cfg(feature = "tower")]
 pub use lift::{Lift, LiftLayer};
 pub use name::Name;

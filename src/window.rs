@@ -41,7 +41,7 @@ use tokio::time::Instant;
 use crate::sync::{
     AtomicU8, AtomicU64, Mutex,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
-    Padded,
+    Padded, StripedCounts,
 };
 
 /// The largest count window, the most buckets of a time window, and the largest
@@ -174,6 +174,20 @@ impl Window {
     pub(crate) fn needs_clock(&self) -> bool {
         matches!(self, Window::Time(_))
     }
+
+    /// An empty window of the same shape, starting at `now` (a keyed container's new instance).
+    #[cfg(feature = "keyed")]
+    pub(crate) fn fresh(&self, now: Instant) -> Self {
+        match self {
+            Window::Count(w) => Window::Count(CountWindow::new(w.slots.len())),
+            Window::Time(w) => Window::Time(TimeWindow::new(
+                Duration::from_nanos(w.width * w.len),
+                w.len as usize,
+                w.minimum,
+                now,
+            )),
+        }
+    }
 }
 
 /// The last `slots.len()` calls: a true ring, the oldest outcome leaving as a new one enters.
@@ -271,8 +285,8 @@ pub(crate) struct TimeWindow {
     /// Bucket width in nanoseconds.
     width: u64,
     len: u64,
-    /// Per thread stripe, the calls of each kind it has recorded since the window was built.
-    stripes: Box<[Padded<[AtomicU64; KINDS]>]>,
+    /// The calls of each kind recorded since the window was built, striped per thread.
+    counts: StripedCounts<KINDS>,
     /// Per bucket (`KINDS` counters each), the stripes' counts summed when the bucket's epoch
     /// began, or when the window was last cleared if that is later.
     marks: Box<[AtomicU64]>,
@@ -307,9 +321,7 @@ impl TimeWindow {
             start,
             width,
             len: buckets as u64,
-            stripes: (0..stripes)
-                .map(|_| Padded(std::array::from_fn(|_| AtomicU64::new(0))))
-                .collect(),
+            counts: StripedCounts::new(stripes),
             marks: (0..buckets * KINDS).map(|_| AtomicU64::new(0)).collect(),
             head: AtomicU64::new(0),
             seq: AtomicU64::new(0),
@@ -348,8 +360,7 @@ impl TimeWindow {
         if head < epoch {
             self.rotate_to(epoch);
         }
-        let stripe = &self.stripes[crate::sync::stripe(self.stripes.len())];
-        stripe[mark.kind()].fetch_add(1, Relaxed);
+        self.counts.add(mark.kind());
         if mark == Mark::SUCCESS && self.filled.load(Acquire) == self.seq.load(Acquire) {
             // One more success in a window past its minimum lowers both rates: no verdict.
             return None;
@@ -363,9 +374,7 @@ impl TimeWindow {
 
     /// The stripes' counts summed (wrapping: only differences of them are ever used).
     fn counts(&self) -> [u64; KINDS] {
-        self.stripes.iter().fold([0; KINDS], |sum, stripe| {
-            std::array::from_fn(|k| sum[k].wrapping_add(stripe[k].load(Relaxed)))
-        })
+        self.counts.sum()
     }
 
     /// The figures of the window at `epoch` (or at `head`, if the window has moved past it),

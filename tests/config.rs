@@ -43,6 +43,13 @@ ttl = "30s"
 min_per_sec = 2
 percent = 12.5
 
+[rate_limit]
+name = "rl"
+permits = 100
+period = "1s"
+burst = 20
+max_wait = "50ms"
+
 [breaker]
 name = "br"
 time_window = "30s"
@@ -95,6 +102,9 @@ fn the_file_reads_into_the_fields_it_names() {
         Some(Duration::from_millis(1500))
     );
     assert_eq!(c.bulkhead.unwrap().max_wait, Duration::from_millis(20));
+    let rate_limit = c.rate_limit.unwrap();
+    assert_eq!(rate_limit.burst, Some(20));
+    assert_eq!(rate_limit.period, Some(Duration::from_secs(1)));
 }
 
 #[test]
@@ -231,7 +241,7 @@ fn a_value_of_the_wrong_type_is_named_by_its_path_in_every_format() {
     // The two that exclude a field FULL sets (a type error is found before that rule).
     fields.push(("breaker.count_window".into(), json!(10)));
     fields.push(("retry.backoff.factor".into(), json!(2.0)));
-    assert_eq!(fields.len(), 33, "every field of every section: {fields:?}");
+    assert_eq!(fields.len(), 38, "every field of every section: {fields:?}");
     for (path, leaf) in fields {
         // A string where a number goes, a number where a string (a name, a duration, a
         // growth, a jitter) goes.
@@ -363,6 +373,24 @@ fn every_value_that_breaks_a_rule_is_named_by_its_path() {
         (
             "[retry]\n[retry_budget]\npercent = 1000.5",
             "retry_budget.percent",
+        ),
+        // rate_limit
+        ("[rate_limit]", "rate_limit.rate"),
+        (
+            "[rate_limit]\npermits = 0\nperiod = \"1s\"",
+            "rate_limit.rate",
+        ),
+        (
+            "[rate_limit]\npermits = 10\nperiod = \"0s\"",
+            "rate_limit.rate",
+        ),
+        (
+            "[rate_limit]\npermits = 10\nperiod = \"1s\"\nburst = 0",
+            "rate_limit.burst",
+        ),
+        (
+            "[rate_limit]\npermits = 10\nperiod = \"1s\"\nmax_wait = \"2h\"",
+            "rate_limit.max_wait",
         ),
         // breaker
         ("[breaker]\nfailure_rate = 0.0", "breaker.failure_rate"),
@@ -528,6 +556,65 @@ async fn each_section_is_a_layer_in_the_recommended_order() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::CircuitOpen(_)), "{err:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_rate_limit_of_the_file_takes_a_permit_per_attempt_outside_the_breaker() {
+    let config = from_toml(
+        r#"
+        [retry]
+        max_attempts = 3
+        backoff = { growth = "constant", base = "10ms", max_delay = "2s", jitter = "none" }
+        [rate_limit]
+        permits = 2
+        period = "1s"
+        [breaker]
+        count_window = 10
+        minimum_calls = 10
+        "#,
+    )
+    .unwrap();
+    let stack = config.build().unwrap();
+    assert_eq!(stack.rate_limit().unwrap().snapshot().burst, 2);
+
+    // Two attempts fail and spend the burst; the third is rate limited before the breaker,
+    // which saw two calls, not three.
+    let mut calls = 0;
+    let err = stack
+        .call(|| {
+            calls += 1;
+            async { Err::<(), _>(io::Error::other("refused")) }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(calls, 2);
+    assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+    assert_eq!(stack.breaker().unwrap().snapshot().calls, 2);
+
+    // A fresh stack, healthy dependency: the third call waits for the permit the rejection
+    // promised (500 ms at 2 a second), because the retry honours `retry_after`.
+    let stack = config.build().unwrap();
+    for _ in 0..2 {
+        stack
+            .call(|| async { Ok::<_, io::Error>(()) })
+            .await
+            .unwrap();
+    }
+    let start_third = Instant::now();
+    let mut attempts = 0;
+    stack
+        .call(|| {
+            attempts += 1;
+            async { Ok::<_, io::Error>(()) }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        attempts, 1,
+        "the rate-limited attempt never reached the closure"
+    );
+    assert_eq!(start_third.elapsed(), Duration::from_millis(500));
+    assert_eq!(stack.breaker().unwrap().snapshot().calls, 3);
 }
 
 #[tokio::test(start_paused = true)]

@@ -217,3 +217,52 @@ async fn borrowed_layers_share_the_policy_and_behave_as_the_shared_ones() {
     assert_eq!(call.await.unwrap(), "third time");
     assert_eq!(calls.load(Ordering::Relaxed), 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn hedge_parity() {
+    let hedge = failguard::Hedge::builder()
+        .delay(Duration::from_millis(30))
+        .max_hedged_attempts(2)
+        .build()
+        .unwrap();
+    let (call, tower) = both_doors!(hedge.clone());
+    assert_eq!(call, tower);
+    assert_eq!(
+        call,
+        [
+            "ok fast after 0ns",
+            // Hedges at 30 and 60 ms take 100 ms too: the first attempt wins.
+            "ok at deadline after 100ms",
+            "ok slow after 1s",
+            // Each failure sends the next attempt at once; the last failure is returned.
+            "inner boom after 0ns"
+        ]
+    );
+    // Both doors sent the same hedges: two per slow behaviour, two for the failures.
+    assert_eq!(hedge.snapshot().hedges, 2 * (2 + 2 + 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn chaos_parity() {
+    let chaos = failguard::chaos::Chaos::builder()
+        .injection_rate(1.0)
+        .latency(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let (call, tower) = both_doors!(
+        Timeout::new(Duration::from_millis(110))
+            .unwrap()
+            .wrap(chaos.clone())
+    );
+    assert_eq!(call, tower);
+    assert_eq!(
+        call,
+        [
+            "ok fast after 20ms",
+            "timeout 110ms timeout after 110ms",
+            "timeout 110ms timeout after 110ms",
+            "inner boom after 20ms"
+        ]
+    );
+    assert_eq!(chaos.snapshot().injected, 8);
+}

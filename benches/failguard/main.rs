@@ -3,13 +3,15 @@
 //! same run on the same (shared, noisy) machine.
 //!
 //! Run: `cargo bench --bench failguard` (one group: `cargo bench --bench failguard -- timeout`;
-//! the `metrics` group needs `--features metrics`).
+//! the `metrics` group needs `--features metrics`, the `keyed` group `--features keyed`).
 
 use criterion::{criterion_group, criterion_main};
 
 mod adaptive;
 mod breaker;
 mod bulkhead;
+mod chaos;
+mod keyed;
 mod lift;
 mod metrics;
 mod queue;
@@ -23,6 +25,8 @@ criterion_group!(
     adaptive::bench,
     breaker::bench,
     bulkhead::bench,
+    chaos::bench,
+    keyed::bench,
     lift::bench,
     timeout::bench,
     queue::bench,

@@ -75,7 +75,8 @@ pub fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| time_async(&rt, iters, || retry.call(op)))
     });
 
-    // With a budget, each call also counts itself in it (a clock read and one atomic).
+    // With a budget, each call also counts itself in it (a clock read and one store to its
+    // thread's stripe).
     let budgeted = Retry::builder()
         .budget(RetryBudget::builder().build().unwrap())
         .build()

@@ -12,8 +12,8 @@ use crate::{
     events::EventKind,
     sync::{
         AtomicU32, AtomicU64, Mutex,
-        Ordering::{AcqRel, Acquire, Relaxed, Release},
-        Padded,
+        Ordering::{AcqRel, Acquire, Release},
+        StripedCounts,
     },
 };
 
@@ -110,6 +110,7 @@ pub struct StateChange {
 pub(crate) type Listener = StdArc<dyn Fn(&StateChange) + Send + Sync>;
 
 /// The breaker's configuration, checked by the builder.
+#[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) name: Name,
     pub(crate) failure_rate: f64,
@@ -150,7 +151,7 @@ pub struct BreakerState {
     /// Half-open results: calls, failures and slow calls, 21 bits each (as the window's totals).
     probes: AtomicU64,
     /// Rejections, striped per thread: an open breaker rejects on every core at once.
-    rejected: Box<[Padded<AtomicU64>]>,
+    rejected: StripedCounts<1>,
     transition: Mutex<()>,
 }
 
@@ -228,10 +229,41 @@ impl BreakerState {
             openings: AtomicU32::new(0),
             probes_admitted: AtomicU32::new(0),
             probes: AtomicU64::new(0),
-            rejected: (0..crate::sync::stripes(16))
-                .map(|_| Padded(AtomicU64::new(0)))
-                .collect(),
+            rejected: StripedCounts::new(crate::sync::stripes(16)),
             transition: Mutex::new(()),
+        }
+    }
+
+    /// A breaker with these settings (renamed `name`, if given) and state of its own: closed,
+    /// with an empty window.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn fresh(&self, name: Option<&Name>) -> Self {
+        let now = Instant::now();
+        let mut cfg = self.cfg.clone();
+        if let Some(name) = name {
+            cfg.name = name.clone();
+        }
+        Self::new(cfg, self.window.fresh(now), now)
+    }
+
+    /// Whether a fresh, closed breaker could take this one's place without letting through
+    /// calls this one would turn away: it is closed, or its open time is over and no probe is in
+    /// flight. An open breaker is never at rest before its open duration ends; a half-open one
+    /// is while it waits for its next probe (nothing calls through it: an idle key); one forced
+    /// open or disabled by hand never is.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn at_rest(&self) -> bool {
+        match self.state() {
+            State::Closed => true,
+            State::Open => {
+                let until = self.until.load(Acquire);
+                due(State::Open, self.at(Instant::now()), until) != State::Open
+            }
+            State::HalfOpen => {
+                let admitted = self.probes_admitted.load(Acquire);
+                admitted <= Totals::unpack(self.probes.load(Acquire)).calls
+            }
+            State::ForcedOpen | State::Disabled => false,
         }
     }
 
@@ -338,7 +370,7 @@ impl BreakerState {
     }
 
     fn reject(&self, state: State, retry_after: Option<Duration>) -> Admission {
-        self.rejected[crate::sync::stripe(self.rejected.len())].fetch_add(1, Relaxed);
+        self.rejected.add(0);
         self.cfg.sinks.emit(
             &self.cfg.name,
             EventKind::Breaker(BreakerEvent::Rejected { state, retry_after }),
@@ -561,7 +593,8 @@ impl BreakerState {
     }
 
     pub(crate) fn rejected(&self) -> u64 {
-        self.rejected.iter().map(|n| n.load(Relaxed)).sum()
+        let [rejected] = self.rejected.sum();
+        rejected
     }
 
     pub(crate) fn open_error(&self, retry_after: Option<Duration>) -> crate::error::CircuitOpen {

@@ -896,3 +896,20 @@ impl<C> CircuitBreakerBuilder<C> {
         })
     }
 }
+
+#[cfg(feature = "keyed")]
+impl<C> crate::keyed::KeyedPolicy for CircuitBreaker<C>
+where
+    C: Clone + Send + Sync + 'static,
+{
+    fn fresh(&self, name: Option<&Name>) -> Self {
+        Self {
+            state: Arc::new(self.state.fresh(name)),
+            classify: self.classify.clone(),
+        }
+    }
+
+    fn evictable(&self) -> bool {
+        self.state.at_rest()
+    }
+}

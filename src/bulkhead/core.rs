@@ -317,6 +317,22 @@ impl BulkheadState {
         Expiry::Rejected(Hint::of(hint))
     }
 
+    /// A bulkhead with these settings (renamed `name`, if given) and nothing in flight.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn fresh(&self, name: Option<&Name>) -> Self {
+        let name = name.unwrap_or(&self.name).clone();
+        let mut state = Self::new(self.max_concurrent, self.max_waiting, self.max_wait, name);
+        state.sinks = self.sinks.clone();
+        state
+    }
+
+    /// No call in flight and none waiting: a fresh bulkhead would be the same.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn at_rest(&self) -> bool {
+        let word = self.counts.load(Acquire);
+        in_flight_of(word) == 0 && waiting_of(word) == 0
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
         in_flight_of(self.counts.load(Relaxed))
     }

@@ -531,3 +531,16 @@ impl BulkheadBuilder {
         })
     }
 }
+
+#[cfg(feature = "keyed")]
+impl crate::keyed::KeyedPolicy for Bulkhead {
+    fn fresh(&self, name: Option<&Name>) -> Self {
+        Self {
+            state: Arc::new(self.state.fresh(name)),
+        }
+    }
+
+    fn evictable(&self) -> bool {
+        self.state.at_rest()
+    }
+}

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "tower")]
 use crate::policy::ToLayer;
 use crate::{
-    Bulkhead, CircuitBreaker, ConfigError, ErrorIsFailure, Retry, Timeout, Wrap,
+    Bulkhead, CircuitBreaker, ConfigError, ErrorIsFailure, RateLimiter, Retry, Timeout, Wrap,
     breaker::{BreakerConfig, CircuitBreakerBuilder},
     bulkhead::{BulkheadBuilder, BulkheadConfig},
     policy::{Apply, Call, CallFuture, OperationFn, SendOperation, around::Around},
+    rate_limit::{RateLimitConfig, RateLimiterBuilder},
     retry::{NoHint, RetryBudgetConfig, RetryBuilder, RetryConfig, Rules, Silent},
     timeout::{TimeoutBuilder, TimeoutConfig},
 };
@@ -22,6 +23,7 @@ use crate::{
 /// | `timeout` | [`TimeoutConfig`] | bounds the whole operation, retries and their waits included |
 /// | `retry` | [`RetryConfig`] | re-runs everything below it |
 /// | `retry_budget` | [`RetryBudgetConfig`] | the retry's budget (only with a `retry`) |
+/// | `rate_limit` | [`RateLimitConfig`] | each attempt takes a permit, as the dependency sees every attempt (a retry waits for the permit its rejection promises); outside the breaker, so a rate-limited attempt is not the dependency's failure and an open breaker spends no permit |
 /// | `breaker` | [`BreakerConfig`] | sees every attempt, so each failed attempt counts |
 /// | `attempt_timeout` | [`TimeoutConfig`] | a hung attempt is a failure the breaker sees and the retry retries |
 ///
@@ -31,7 +33,7 @@ use crate::{
 /// `StackConfig` in a struct of your own.
 ///
 /// Errors name the field by its path in the file: `breaker.failure_rate`,
-/// `attempt_timeout.duration`, `retry_budget.percent`.
+/// `attempt_timeout.duration`, `retry_budget.percent`, `rate_limit.burst`.
 ///
 /// # Examples
 ///
@@ -75,6 +77,9 @@ pub struct StackConfig {
     /// The retry's budget, built afresh for this stack; needs a `retry`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_budget: Option<RetryBudgetConfig>,
+    /// The rate limiter, per attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitConfig>,
     /// The circuit breaker.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaker: Option<BreakerConfig>,
@@ -123,6 +128,11 @@ impl StackConfig {
                 .map(TimeoutConfig::builder)
                 .transpose()?,
             retry,
+            rate_limit: self
+                .rate_limit
+                .as_ref()
+                .map(RateLimitConfig::builder)
+                .transpose()?,
             breaker: self
                 .breaker
                 .as_ref()
@@ -207,6 +217,7 @@ pub struct StackBuilder<BC = ErrorIsFailure, RC = Rules, RH = NoHint, RN = Silen
     bulkhead: Option<BulkheadBuilder>,
     timeout: Option<TimeoutBuilder>,
     retry: Option<RetryBuilder<RC, RH, RN>>,
+    rate_limit: Option<RateLimiterBuilder>,
     breaker: Option<CircuitBreakerBuilder<BC>>,
     attempt_timeout: Option<TimeoutBuilder>,
 }
@@ -223,6 +234,7 @@ impl<BC, RC, RH, RN> StackBuilder<BC, RC, RH, RN> {
             bulkhead: self.bulkhead,
             timeout: self.timeout,
             retry: self.retry.map(|r| r.classify(classify.clone())),
+            rate_limit: self.rate_limit,
             breaker: self.breaker.map(|b| b.classify(classify)),
             attempt_timeout: self.attempt_timeout,
         }
@@ -238,6 +250,7 @@ impl<BC, RC, RH, RN> StackBuilder<BC, RC, RH, RN> {
             bulkhead: self.bulkhead,
             timeout: self.timeout,
             retry: self.retry,
+            rate_limit: self.rate_limit,
             breaker: self.breaker.map(f),
             attempt_timeout: self.attempt_timeout,
         }
@@ -273,6 +286,7 @@ impl<BC, RC, RH, RN> StackBuilder<BC, RC, RH, RN> {
             bulkhead: self.bulkhead,
             timeout: self.timeout,
             retry: self.retry.map(f),
+            rate_limit: self.rate_limit,
             breaker: self.breaker,
             attempt_timeout: self.attempt_timeout,
         }
@@ -288,6 +302,7 @@ impl<BC, RC, RH, RN> StackBuilder<BC, RC, RH, RN> {
         let bulkhead = self.bulkhead.map(BulkheadBuilder::build).transpose()?;
         let timeout = self.timeout.map(TimeoutBuilder::build).transpose()?;
         let retry = self.retry.map(RetryBuilder::build).transpose()?;
+        let rate_limit = self.rate_limit.map(RateLimiterBuilder::build).transpose()?;
         let breaker = self.breaker.map(CircuitBreakerBuilder::build).transpose()?;
         let attempt_timeout = self
             .attempt_timeout
@@ -302,8 +317,11 @@ impl<BC, RC, RH, RN> StackBuilder<BC, RC, RH, RN> {
                     inner: Wrap {
                         outer: retry,
                         inner: Wrap {
-                            outer: breaker,
-                            inner: attempt_timeout,
+                            outer: rate_limit,
+                            inner: Wrap {
+                                outer: breaker,
+                                inner: attempt_timeout,
+                            },
                         },
                     },
                 },
@@ -316,11 +334,15 @@ type Layers<BC, RC, RH, RN> = Wrap<
     Option<Bulkhead>,
     Wrap<
         Option<Timeout>,
-        Wrap<Option<Retry<RC, RH, RN>>, Wrap<Option<CircuitBreaker<BC>>, Option<Timeout>>>,
+        Wrap<
+            Option<Retry<RC, RH, RN>>,
+            Wrap<Option<RateLimiter>, Wrap<Option<CircuitBreaker<BC>>, Option<Timeout>>>,
+        >,
     >,
 >;
 
-/// The stack a [`StackConfig`] describes: bulkhead, timeout, retry, breaker, attempt timeout,
+/// The stack a [`StackConfig`] describes: bulkhead, timeout, retry, rate limiter, breaker,
+/// attempt timeout,
 /// each there if the file has its section. A [`Policy<T, E>`](crate::Policy) like any stack:
 /// call it, wrap it (a [`Fallback`](crate::Fallback) around it), hold it as
 /// `impl Policy<T, E>`, or stack it in tower as one layer ([`layer`](Self::layer)).
@@ -410,6 +432,18 @@ impl<BC, RC, RH, RN> Stack<BC, RC, RH, RN> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn breaker(&self) -> Option<&CircuitBreaker<BC>> {
+        self.policy.inner.inner.inner.inner.outer.as_ref()
+    }
+
+    /// The rate limiter, if the file has one.
+    ///
+    /// ```
+    /// let config: failguard::config::StackConfig =
+    ///     toml::from_str("[rate_limit]\npermits = 100\nperiod = \"1s\"\nburst = 10")?;
+    /// assert_eq!(config.build()?.rate_limit().unwrap().snapshot().burst, 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rate_limit(&self) -> Option<&RateLimiter> {
         self.policy.inner.inner.inner.outer.as_ref()
     }
 
@@ -422,7 +456,7 @@ impl<BC, RC, RH, RN> Stack<BC, RC, RH, RN> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn attempt_timeout(&self) -> Option<&Timeout> {
-        self.policy.inner.inner.inner.inner.as_ref()
+        self.policy.inner.inner.inner.inner.inner.as_ref()
     }
 
     /// Calls `f` through every layer, outermost first. The closure is called again for each

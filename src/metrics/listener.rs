@@ -183,6 +183,17 @@ enum Handles {
     Fallback {
         fallbacks: Family,
     },
+    /// A policy whose events this version counts in no metric (chaos, hedging).
+    Uncounted,
+    /// Idle, full.
+    #[cfg(feature = "keyed")]
+    Keyed {
+        evictions: Family,
+    },
+    #[cfg(feature = "redis")]
+    Fleet {
+        degraded: Counter,
+    },
 }
 
 const BREAKER_STATES: [&str; 5] = ["closed", "open", "half_open", "forced_open", "disabled"];
@@ -259,6 +270,15 @@ impl Series {
             },
             EventKind::Throttle(_) => Handles::Throttle {
                 rejected: of.counter(REJECTIONS, Some((REASON, "throttled"))),
+            },
+            EventKind::Chaos(_) | EventKind::Hedge(_) => Handles::Uncounted,
+            #[cfg(feature = "keyed")]
+            EventKind::Keyed(_) => Handles::Keyed {
+                evictions: of.family(series::KEYED_EVICTIONS, REASON, &["idle", "full"]),
+            },
+            #[cfg(feature = "redis")]
+            EventKind::Fleet(_) => Handles::Fleet {
+                degraded: of.counter(series::FLEET_DEGRADED, None),
             },
             EventKind::Fallback(_) => Handles::Fallback {
                 fallbacks: of.family(
@@ -365,6 +385,22 @@ impl Series {
                 Handles::Fallback { fallbacks },
                 EventKind::Fallback(FallbackEvent::Applied { rejection }),
             ) => fallbacks.increment(&of, rejection.unwrap_or("error")),
+            #[cfg(feature = "keyed")]
+            (
+                Handles::Keyed { evictions },
+                EventKind::Keyed(crate::keyed::KeyedEvent::Evicted { reason, keys }),
+            ) => {
+                let index = match reason {
+                    crate::keyed::EvictReason::Full => 1,
+                    _ => 0,
+                };
+                evictions.at(index).increment(keys);
+            }
+            #[cfg(feature = "redis")]
+            (
+                Handles::Fleet { degraded },
+                EventKind::Fleet(crate::fleet::FleetEvent::Degraded { .. }),
+            ) => degraded.increment(1),
             // An event this version counts in no metric.
             _ => {}
         }

@@ -15,6 +15,8 @@ pub(crate) const TRANSITIONS: &str = "failguard.breaker.transitions";
 pub(crate) const RETRIES: &str = "failguard.retries";
 pub(crate) const EXHAUSTED: &str = "failguard.retry.exhausted";
 pub(crate) const FALLBACKS: &str = "failguard.fallbacks";
+pub(crate) const FLEET_DEGRADED: &str = "failguard.fleet.degraded";
+pub(crate) const KEYED_EVICTIONS: &str = "failguard.keyed.evictions";
 pub(crate) const BREAKER_STATE: &str = "failguard.breaker.state";
 pub(crate) const FAILURE_RATE: &str = "failguard.breaker.failure_rate";
 pub(crate) const BULKHEAD_CALLS: &str = "failguard.bulkhead.calls";
@@ -150,6 +152,16 @@ pub(crate) fn describe() {
         EXHAUSTED,
         Unit::Count,
         "Calls a retry gave up on, by reason."
+    );
+    describe_counter!(
+        KEYED_EVICTIONS,
+        Unit::Count,
+        "Keys a keyed container dropped, by reason."
+    );
+    describe_counter!(
+        FLEET_DEGRADED,
+        Unit::Count,
+        "Times an instance lost the fleet's store and went on with local state."
     );
     describe_counter!(
         FALLBACKS,

@@ -117,7 +117,15 @@ borrowing_around!(
     [C,] crate::throttle::AdaptiveThrottle<C>,
     [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,
+    [F,] crate::chaos::Chaos<F>,
+    [C,] crate::hedge::Hedge<C>,
     [P,] Option<P>,
+);
+
+#[cfg(feature = "redis")]
+borrowing_around!(
+    [] crate::fleet::GlobalRateLimiter,
+    [C,] crate::fleet::FleetBreaker<C>,
 );
 
 /// A chain: the outer policy goes around the inner one and what is inside the chain.

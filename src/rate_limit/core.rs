@@ -310,6 +310,24 @@ impl RateLimitState {
     }
 
     /// Permits free now.
+    /// A limiter with these settings (renamed `name`, if given) and its whole burst free.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn fresh(&self, name: Option<&Name>) -> Self {
+        let name = name.unwrap_or(&self.name).clone();
+        let mut state = Self::new(self.gcra, self.max_wait, name);
+        state.sinks = self.sinks.clone();
+        state
+    }
+
+    /// Its whole burst is free (nothing owed, no waiter's permit reserved): a fresh limiter
+    /// would be the same. One that is limiting is never at rest, so dropping it cannot hand its
+    /// caller a new burst.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn at_rest(&self) -> bool {
+        let now = self.gcra.units(self.now_ns());
+        self.tat.load(Acquire) <= now
+    }
+
     pub(crate) fn available(&self) -> u32 {
         let now = self.gcra.units(self.now_ns());
         self.gcra.available(self.tat.load(Acquire), now)

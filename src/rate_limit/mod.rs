@@ -620,3 +620,16 @@ impl RateLimiterBuilder {
         })
     }
 }
+
+#[cfg(feature = "keyed")]
+impl crate::keyed::KeyedPolicy for RateLimiter {
+    fn fresh(&self, name: Option<&Name>) -> Self {
+        Self {
+            state: Arc::new(self.state.fresh(name)),
+        }
+    }
+
+    fn evictable(&self) -> bool {
+        self.state.at_rest()
+    }
+}

@@ -31,10 +31,13 @@
 //!
 //! # Costs
 //!
-//! Lock-free: a request is one clock read and one compare-and-swap on the current slice; a retry
-//! reads the ten slices and takes one compare-and-swap (plus one, the first time a slice spends).
-//! Nothing allocates. Time is `tokio::time::Instant`, so tests drive the window with tokio's
-//! paused clock.
+//! Lock-free: a request is one clock read and one write to the current slice. The slices of
+//! requests are striped per thread, and a thread that owns its stripe writes with a plain store
+//! (the first thread on a stripe owns it; the others on it write its shared half, with a
+//! compare-and-swap). The slice is found with a multiplication: the newest slice is known, and a
+//! request in it proves so without dividing. A retry reads the slices of every stripe and takes
+//! one compare-and-swap (plus one, the first time a slice spends). Nothing allocates. Time is
+//! `tokio::time::Instant`, so tests drive the window with tokio's paused clock.
 
 use std::{
     cmp::Ordering::{Equal, Greater, Less},
@@ -45,7 +48,7 @@ use tokio::time::Instant;
 
 use crate::{
     ConfigError,
-    sync::{Arc, AtomicU64, Ordering},
+    sync::{Arc, AtomicU64, Ordering, StripedCounts},
 };
 
 /// The number of slices the window slides in.
@@ -98,18 +101,25 @@ pub const MAX_PERCENT: f64 = 1000.0;
 #[derive(Debug, Clone)]
 pub struct RetryBudget {
     state: Arc<BudgetState>,
+    /// The fleet's share of a budget kept across instances (feature `redis`).
+    #[cfg(feature = "redis")]
+    pub(crate) fleet: Option<Arc<crate::fleet::BudgetShare>>,
 }
 
 #[derive(Debug)]
 struct BudgetState {
-    /// Requests per slice, at index `epoch % SLICES`.
-    requests: [AtomicU64; SLICES],
+    /// Requests per slice, at index `epoch % SLICES`, striped per thread: a thread that owns its
+    /// stripe counts a request with a plain store, no locked instruction.
+    requests: StripedCounts<SLICES>,
     /// Retries per slice, at index `epoch % SLICES`, for slices older than `spending`'s.
     retries: [AtomicU64; SLICES],
     /// The retries of the newest slice that has spent any. Every withdrawal commits here, so
     /// withdrawals are totally ordered (each sees all before it) whichever slices their clocks
     /// fall in; a slice's retries move to `retries` when a newer slice first spends.
     spending: AtomicU64,
+    /// The newest slice a request has been counted in: a hint that spares nearly every request
+    /// the division (a request in that slice proves it with one multiplication).
+    latest: AtomicU64,
     origin: Instant,
     slice_nanos: u64,
     deposit: u128,
@@ -138,6 +148,10 @@ impl RetryBudget {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     pub fn deposit(&self) {
+        #[cfg(feature = "redis")]
+        if let Some(fleet) = &self.fleet {
+            fleet.deposit();
+        }
         self.state.deposit(Instant::now());
     }
 
@@ -149,6 +163,12 @@ impl RetryBudget {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     pub fn try_withdraw(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(fleet) = &self.fleet {
+            if let Some(granted) = fleet.try_withdraw() {
+                return granted;
+            }
+        }
         self.state.try_withdraw(Instant::now())
     }
 
@@ -160,8 +180,39 @@ impl RetryBudget {
     /// # Ok::<(), failguard::ConfigError>(())
     /// ```
     pub fn available(&self) -> u64 {
+        #[cfg(feature = "redis")]
+        if let Some(fleet) = &self.fleet {
+            if let Some(available) = fleet.available() {
+                return available;
+            }
+        }
         let balance = self.state.balance_now(Instant::now());
         u64::try_from(balance.max(0) as u128 / WITHDRAW).unwrap_or(u64::MAX)
+    }
+
+    /// A budget with these settings and nothing deposited or withdrawn (a keyed container's
+    /// new instance; a fleet budget's local fallback).
+    #[cfg(any(feature = "keyed", feature = "redis"))]
+    pub(crate) fn fresh(&self) -> Self {
+        Self {
+            state: Arc::new(self.state.fresh()),
+            #[cfg(feature = "redis")]
+            fleet: None,
+        }
+    }
+
+    /// Whether a fresh budget would allow no more than this one: it holds at least its reserve.
+    #[cfg(feature = "keyed")]
+    pub(crate) fn at_rest(&self) -> bool {
+        self.state.balance_now(Instant::now()) >= self.state.reserve as i128
+    }
+
+    /// The terms in the budget's units: (credit per request, reserve over the window, cost of a
+    /// retry, the window).
+    #[cfg(feature = "redis")]
+    pub(crate) fn terms(&self) -> (u128, u128, u128, Duration) {
+        let window = Duration::from_nanos(self.state.slice_nanos * SLICES as u64);
+        (self.state.deposit, self.state.reserve, WITHDRAW, window)
     }
 }
 
@@ -189,15 +240,44 @@ fn in_window(word: u64, epoch: u64) -> u128 {
 impl BudgetState {
     #[inline]
     fn epoch(&self, now: Instant) -> u64 {
+        self.epoch_of_nanos(self.nanos(now), now)
+    }
+
+    /// Nanoseconds since `origin`, in 64 bits for the first 584 years: no 128-bit arithmetic on
+    /// every request.
+    #[inline]
+    fn nanos(&self, now: Instant) -> Option<u64> {
         let since = now.saturating_duration_since(self.origin);
-        // In 64 bits for the first 584 years: no 128-bit division on every request.
-        let nanos = since
+        since
             .as_secs()
             .checked_mul(1_000_000_000)
-            .and_then(|n| n.checked_add(u64::from(since.subsec_nanos())));
+            .and_then(|n| n.checked_add(u64::from(since.subsec_nanos())))
+    }
+
+    /// The epoch of `now`, trying `latest` first: exact either way, since a time inside the
+    /// hinted slice is in that slice, and any other goes through the division.
+    #[inline]
+    fn epoch_near(&self, now: Instant) -> u64 {
+        let nanos = self.nanos(now);
+        let latest = self.latest.load(Ordering::Relaxed);
+        if let (Some(nanos), Some(begins)) = (nanos, latest.checked_mul(self.slice_nanos)) {
+            if nanos >= begins && nanos - begins < self.slice_nanos {
+                return latest;
+            }
+        }
+        let epoch = self.epoch_of_nanos(nanos, now);
+        if epoch > latest {
+            // A racing store may leave an older slice here: a hint only, checked before use.
+            self.latest.store(epoch, Ordering::Relaxed);
+        }
+        epoch
+    }
+
+    fn epoch_of_nanos(&self, nanos: Option<u64>, now: Instant) -> u64 {
         let epoch = match nanos {
             Some(nanos) => nanos / self.slice_nanos,
             None => {
+                let since = now.saturating_duration_since(self.origin);
                 u64::try_from(since.as_nanos() / u128::from(self.slice_nanos)).unwrap_or(EPOCH_MAX)
             }
         };
@@ -205,25 +285,20 @@ impl BudgetState {
     }
 
     fn deposit(&self, now: Instant) {
-        let epoch = self.epoch(now);
-        let slot = &self.requests[(epoch % SLICES as u64) as usize];
-        let mut word = slot.load(Ordering::Relaxed);
-        loop {
-            let new = match epoch_of(word).cmp(&epoch) {
-                Equal if count_of(word) == COUNT_MAX => return, // saturated
-                Equal => word + 1,
-                // Newer than our reading of the clock (we were preempted): drop the request,
-                // which errs on the side of fewer retries.
-                Greater => return,
-                // A slot only holds epochs congruent to its index, so an older one is at least
-                // `SLICES` old: expired.
-                Less => pack(epoch, 1),
-            };
-            match slot.compare_exchange_weak(word, new, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return,
-                Err(current) => word = current,
-            }
-        }
+        let epoch = self.epoch_near(now);
+        self.requests
+            .update((epoch % SLICES as u64) as usize, |word| {
+                match epoch_of(word).cmp(&epoch) {
+                    Equal if count_of(word) == COUNT_MAX => None, // saturated
+                    Equal => Some(word + 1),
+                    // Newer than our reading of the clock (we were preempted): drop the request,
+                    // which errs on the side of fewer retries.
+                    Greater => None,
+                    // A slot only holds epochs congruent to its index, so an older one is at least
+                    // `SLICES` old: expired.
+                    Less => Some(pack(epoch, 1)),
+                }
+            });
     }
 
     fn try_withdraw(&self, now: Instant) -> bool {
@@ -280,8 +355,10 @@ impl BudgetState {
     /// slice's retries from `spending` (a settled copy of that slice may lag behind it).
     fn balance(&self, epoch: u64, spending: u64) -> i128 {
         let (mut requests, mut retries) = (0u128, in_window(spending, epoch));
-        for (requests_slot, retries_slot) in self.requests.iter().zip(&self.retries) {
-            requests += in_window(requests_slot.load(Ordering::Acquire), epoch);
+        for (slice, retries_slot) in self.retries.iter().enumerate() {
+            for requests_slot in self.requests.each(slice) {
+                requests += in_window(requests_slot.load(Ordering::Acquire), epoch);
+            }
             let word = retries_slot.load(Ordering::Acquire);
             if epoch_of(word) != epoch_of(spending) {
                 retries += in_window(word, epoch);
@@ -289,6 +366,20 @@ impl BudgetState {
         }
         let credit = requests * self.deposit + self.reserve;
         credit as i128 - (retries * WITHDRAW) as i128
+    }
+
+    #[cfg(any(feature = "keyed", feature = "redis"))]
+    fn fresh(&self) -> Self {
+        Self {
+            requests: StripedCounts::new(crate::sync::stripes(16)),
+            retries: std::array::from_fn(|_| AtomicU64::new(pack(0, 0))),
+            spending: AtomicU64::new(pack(0, 0)),
+            latest: AtomicU64::new(0),
+            origin: Instant::now(),
+            slice_nanos: self.slice_nanos,
+            deposit: self.deposit,
+            reserve: self.reserve,
+        }
     }
 
     /// The balance now, as a withdrawal would judge it.
@@ -392,9 +483,10 @@ impl RetryBudgetBuilder {
         }
         let ttl_millis = self.ttl.as_millis();
         let state = BudgetState {
-            requests: std::array::from_fn(|_| AtomicU64::new(pack(0, 0))),
+            requests: StripedCounts::new(crate::sync::stripes(16)),
             retries: std::array::from_fn(|_| AtomicU64::new(pack(0, 0))),
             spending: AtomicU64::new(pack(0, 0)),
+            latest: AtomicU64::new(0),
             origin: Instant::now(),
             slice_nanos: (self.ttl.as_nanos() / SLICES as u128) as u64,
             // Rounded down: a fraction finer than the unit never over-allocates.
@@ -403,6 +495,8 @@ impl RetryBudgetBuilder {
         };
         Ok(RetryBudget {
             state: Arc::new(state),
+            #[cfg(feature = "redis")]
+            fleet: None,
         })
     }
 }
@@ -431,12 +525,50 @@ mod tests {
             u64::MAX,
         ] {
             let now = s.origin + Duration::from_nanos(nanos);
-            assert_eq!(s.epoch(now), reference(now), "{nanos} ns");
+            let epoch = reference(now);
+            assert_eq!(s.epoch(now), epoch, "{nanos} ns");
+            // Whatever slice the hint names (right, a neighbour, far off), the epoch is exact.
+            for hint in [0, 1, epoch.saturating_sub(1), epoch, epoch + 1, EPOCH_MAX] {
+                s.latest.store(hint, Ordering::Relaxed);
+                assert_eq!(s.epoch_near(now), epoch, "{nanos} ns, hint {hint}");
+            }
         }
         // Beyond 584 years the nanoseconds leave 64 bits: the slow path, still exact.
         let far = s.origin + Duration::from_secs(600 * 365 * 24 * 3600);
         assert_eq!(s.epoch(far), reference(far));
         assert_eq!(s.epoch(s.origin - Duration::from_nanos(1)), 0);
+    }
+}
+
+#[cfg(all(test, not(failguard_loom)))]
+mod striped_tests {
+    use super::*;
+
+    /// More threads than any machine gets stripes: the first on each stripe own it and count with
+    /// plain stores, the rest count on the stripes' shared halves; every request counts either
+    /// way.
+    #[test]
+    fn requests_from_more_threads_than_stripes_all_count() {
+        let b = RetryBudget::builder()
+            .ttl(MAX_TTL)
+            .min_per_sec(0)
+            .percent(100.0)
+            .build()
+            .unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..40 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        b.deposit();
+                    }
+                });
+            }
+        });
+        assert_eq!(b.available(), 4_000);
+        assert_eq!(
+            (0..40 * 100).take_while(|_| b.try_withdraw()).count(),
+            4_000
+        );
     }
 }
 

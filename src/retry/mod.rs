@@ -387,3 +387,46 @@ where
         }
     }
 }
+
+/// A retry per key shares nothing but its settings: a budget of its own, if it has one.
+#[cfg(feature = "keyed")]
+impl<C, H, N> crate::keyed::KeyedPolicy for Retry<C, H, N>
+where
+    C: Clone + Send + Sync + 'static,
+    H: Clone + Send + Sync + 'static,
+    N: Clone + Send + Sync + 'static,
+{
+    fn fresh(&self, name: Option<&Name>) -> Self {
+        let s = &*self.state;
+        Retry {
+            state: Arc::new(RetryState {
+                name: name.unwrap_or(&s.name).clone(),
+                max_attempts: s.max_attempts,
+                max_elapsed: s.max_elapsed,
+                backoff: s.backoff,
+                budget: s.budget.as_ref().map(RetryBudget::fresh),
+                rng: s.rng.clone(),
+                on_retry: s.on_retry.clone(),
+                sinks: s.sinks.clone(),
+                retry_on: s.retry_on.clone(),
+                hint: s.hint.clone(),
+            }),
+        }
+    }
+
+    fn evictable(&self) -> bool {
+        self.state.budget.as_ref().is_none_or(RetryBudget::at_rest)
+    }
+}
+
+/// A budget per key (a tenant's retries limited to a share of its own requests).
+#[cfg(feature = "keyed")]
+impl crate::keyed::KeyedPolicy for RetryBudget {
+    fn fresh(&self, _: Option<&Name>) -> Self {
+        RetryBudget::fresh(self)
+    }
+
+    fn evictable(&self) -> bool {
+        self.at_rest()
+    }
+}

@@ -15,9 +15,12 @@ use std::{
 mod adaptive;
 mod breaker;
 mod bulkhead;
+mod chaos;
 #[cfg(feature = "serde")]
 mod config;
 mod fallback;
+#[cfg(feature = "keyed")]
+mod keyed;
 mod queue;
 mod rate_limit;
 mod retry;

@@ -17,10 +17,12 @@ use std::{borrow::Cow, error::Error as StdError, fmt, time::Duration};
 use crate::Name;
 
 // Each policy's rejection lives in its folder; this is the one list of them.
+pub use crate::adaptive::ConcurrencyLimited;
 pub use crate::breaker::CircuitOpen;
 pub use crate::bulkhead::{BulkheadFull, BulkheadFullReason};
 pub use crate::queue::{QueueClosed, QueueClosedReason, QueueFull, QueueTimeout};
 pub use crate::rate_limit::RateLimited;
+pub use crate::throttle::Throttled;
 pub use crate::timeout::Elapsed;
 
 /// The error of a call made through failguard policies.
@@ -110,6 +112,16 @@ pub enum Error<E> {
     /// permit will be free.
     #[error(transparent)]
     RateLimited(RateLimited),
+    /// An [`AdaptiveLimit`](crate::adaptive::AdaptiveLimit) had no room under its current limit
+    /// (and no room or time to wait): the call was not made.
+    /// [`limit`](ConcurrencyLimited::limit) and [`in_flight`](ConcurrencyLimited::in_flight) say
+    /// what it found.
+    #[error(transparent)]
+    ConcurrencyLimited(ConcurrencyLimited),
+    /// An [`AdaptiveThrottle`](crate::throttle::AdaptiveThrottle) rejected the request locally:
+    /// the backend has been rejecting most of what it gets. The call was not made.
+    #[error(transparent)]
+    Throttled(Throttled),
 }
 
 impl<E> Error<E> {
@@ -205,6 +217,8 @@ impl<E> Error<E> {
             Error::BulkheadFull(e) => Some(Rejection::BulkheadFull(e.clone())),
             Error::CircuitOpen(e) => Some(Rejection::CircuitOpen(e.clone())),
             Error::RateLimited(e) => Some(Rejection::RateLimited(e.clone())),
+            Error::ConcurrencyLimited(e) => Some(Rejection::ConcurrencyLimited(e.clone())),
+            Error::Throttled(e) => Some(Rejection::Throttled(e.clone())),
         }
     }
 
@@ -228,6 +242,8 @@ impl<E> Error<E> {
             Error::BulkheadFull(e) => Error::BulkheadFull(e),
             Error::CircuitOpen(e) => Error::CircuitOpen(e),
             Error::RateLimited(e) => Error::RateLimited(e),
+            Error::ConcurrencyLimited(e) => Error::ConcurrencyLimited(e),
+            Error::Throttled(e) => Error::Throttled(e),
         }
     }
 }
@@ -242,6 +258,8 @@ impl<E> From<Rejection> for Error<E> {
             Rejection::BulkheadFull(e) => Error::BulkheadFull(e),
             Rejection::CircuitOpen(e) => Error::CircuitOpen(e),
             Rejection::RateLimited(e) => Error::RateLimited(e),
+            Rejection::ConcurrencyLimited(e) => Error::ConcurrencyLimited(e),
+            Rejection::Throttled(e) => Error::Throttled(e),
         }
     }
 }
@@ -289,6 +307,12 @@ pub enum Rejection {
     /// A [`RateLimiter`](crate::RateLimiter) had no permit.
     #[error(transparent)]
     RateLimited(RateLimited),
+    /// An [`AdaptiveLimit`](crate::adaptive::AdaptiveLimit) had no room.
+    #[error(transparent)]
+    ConcurrencyLimited(ConcurrencyLimited),
+    /// An [`AdaptiveThrottle`](crate::throttle::AdaptiveThrottle) rejected the request locally.
+    #[error(transparent)]
+    Throttled(Throttled),
 }
 
 impl Rejection {
@@ -303,7 +327,11 @@ impl Rejection {
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Rejection::Timeout(_) | Rejection::QueueTimeout(_) | Rejection::QueueClosed(_) => None,
+            Rejection::Timeout(_)
+            | Rejection::QueueTimeout(_)
+            | Rejection::QueueClosed(_)
+            | Rejection::ConcurrencyLimited(_)
+            | Rejection::Throttled(_) => None,
             Rejection::QueueFull(e) => e.retry_after(),
             Rejection::BulkheadFull(e) => e.retry_after(),
             Rejection::CircuitOpen(e) => e.retry_after(),
@@ -331,6 +359,8 @@ impl Rejection {
             Rejection::BulkheadFull(e) => e.name(),
             Rejection::CircuitOpen(e) => e.name(),
             Rejection::RateLimited(e) => e.name(),
+            Rejection::ConcurrencyLimited(e) => e.name(),
+            Rejection::Throttled(e) => e.name(),
         }
     }
 
@@ -351,6 +381,8 @@ impl Rejection {
             Rejection::BulkheadFull(_) => "bulkhead",
             Rejection::CircuitOpen(_) => "circuit-breaker",
             Rejection::RateLimited(_) => "rate-limiter",
+            Rejection::ConcurrencyLimited(_) => "adaptive-limit",
+            Rejection::Throttled(_) => "adaptive-throttle",
         }
     }
 }
@@ -483,6 +515,8 @@ impl PolicyError for BoxError {
             Rejection::BulkheadFull(e) => Box::new(e),
             Rejection::CircuitOpen(e) => Box::new(e),
             Rejection::RateLimited(e) => Box::new(e),
+            Rejection::ConcurrencyLimited(e) => Box::new(e),
+            Rejection::Throttled(e) => Box::new(e),
         }
     }
 
@@ -507,6 +541,12 @@ impl PolicyError for BoxError {
         }
         if let Some(e) = self.downcast_ref::<RateLimited>() {
             return Some(Rejection::RateLimited(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<ConcurrencyLimited>() {
+            return Some(Rejection::ConcurrencyLimited(e.clone()));
+        }
+        if let Some(e) = self.downcast_ref::<Throttled>() {
+            return Some(Rejection::Throttled(e.clone()));
         }
         None
     }

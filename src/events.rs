@@ -43,9 +43,9 @@
 use std::{fmt, sync::Arc};
 
 use crate::{
-    Name, breaker::BreakerEvent, bulkhead::BulkheadEvent, chaos::ChaosEvent,
-    fallback::FallbackEvent, hedge::HedgeEvent, queue::QueueEvent, rate_limit::RateLimitEvent,
-    retry::RetryEvent, timeout::TimeoutEvent,
+    Name, adaptive::AdaptiveEvent, breaker::BreakerEvent, bulkhead::BulkheadEvent,
+    chaos::ChaosEvent, fallback::FallbackEvent, hedge::HedgeEvent, queue::QueueEvent,
+    rate_limit::RateLimitEvent, retry::RetryEvent, throttle::ThrottleEvent, timeout::TimeoutEvent,
 };
 
 /// Something that happened to a policy: the policy's name and what happened.
@@ -72,6 +72,8 @@ pub struct Event<'a> {
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum EventKind<'a> {
+    /// An adaptive limit's event.
+    Adaptive(AdaptiveEvent),
     /// A circuit breaker's event.
     Breaker(BreakerEvent<'a>),
     /// A bulkhead's event.
@@ -96,6 +98,8 @@ pub enum EventKind<'a> {
     Retry(RetryEvent),
     /// A timeout's event.
     Timeout(TimeoutEvent),
+    /// An adaptive throttle's event.
+    Throttle(ThrottleEvent),
 }
 
 impl<'a> Event<'a> {
@@ -105,9 +109,11 @@ impl<'a> Event<'a> {
     }
 
     /// The kind of policy it happened to, as in `tracing` events and errors: `"circuit-breaker"`,
-    /// `"bulkhead"`, `"chaos"`, `"fallback"`, `"hedge"`, `"queue"`, `"keyed"`, `"rate-limiter"`, `"retry"` or `"timeout"`.
+    /// `"bulkhead"`, `"chaos"`, `"fallback"`, `"hedge"`, `"queue"`, `"keyed"`, `"rate-limiter"`, `"retry"`,
+    /// `"timeout"`, `"adaptive-limit"` or `"adaptive-throttle"`.
     pub fn policy(&self) -> &'static str {
         match self.kind {
+            EventKind::Adaptive(_) => "adaptive-limit",
             EventKind::Breaker(_) => "circuit-breaker",
             EventKind::Bulkhead(_) => "bulkhead",
             EventKind::Chaos(_) => "chaos",
@@ -121,6 +127,7 @@ impl<'a> Event<'a> {
             EventKind::RateLimit(_) => "rate-limiter",
             EventKind::Retry(_) => "retry",
             EventKind::Timeout(_) => "timeout",
+            EventKind::Throttle(_) => "adaptive-throttle",
         }
     }
 
@@ -130,6 +137,7 @@ impl<'a> Event<'a> {
         match self.kind {
             EventKind::Breaker(e) => e.is_per_call(),
             EventKind::Bulkhead(e) => e.is_per_call(),
+            EventKind::Adaptive(e) => e.is_per_call(),
             _ => false,
         }
     }
@@ -138,6 +146,7 @@ impl<'a> Event<'a> {
     /// fields; per-call events are not written.
     fn trace(&self) {
         match self.kind {
+            EventKind::Adaptive(e) => e.trace(self.name),
             EventKind::Breaker(e) => e.trace(self.name),
             EventKind::Bulkhead(e) => e.trace(self.name),
             EventKind::Chaos(e) => e.trace(self.name),
@@ -151,6 +160,7 @@ impl<'a> Event<'a> {
             EventKind::RateLimit(e) => e.trace(self.name),
             EventKind::Retry(e) => e.trace(self.name),
             EventKind::Timeout(e) => e.trace(self.name),
+            EventKind::Throttle(e) => e.trace(self.name),
         }
     }
 }

@@ -13,6 +13,8 @@
 //! | [`CircuitBreaker`] | stops calling a failing dependency (count or time window, failure and slow-call rates), probes for its recovery with a bounded number of calls | [`Error::CircuitOpen`] |
 //! | [`Retry`] | calls again after a failure, with an exact, capped backoff, within attempts, elapsed time and a shared [`RetryBudget`](retry::RetryBudget) | — (the last outcome) |
 //! | [`Bulkhead`] | at most N calls in flight, a bounded first-in-first-out wait, no lock or allocation when uncontended | [`Error::BulkheadFull`] |
+//! | [`AdaptiveLimit`](adaptive::AdaptiveLimit) | at most *limit* calls in flight, the limit moved by measured round trips and drops (AIMD, Vegas, Gradient2 or your own), rejecting at once or after a bounded FIFO/LIFO wait | [`Error::ConcurrencyLimited`] |
+//! | [`AdaptiveThrottle`](throttle::AdaptiveThrottle) | rejects requests locally as the backend accepts fewer of them (the SRE book's client-side throttling: `max(0, (requests − K·accepts) / (requests + 1))` over a sliding window) | [`Error::Throttled`] |
 //! | [`RateLimiter`] | at most N calls per period with a bounded burst (exact GCRA on one atomic word), rejecting with the exact `retry_after` or waiting up to `max_wait` | [`Error::RateLimited`] |
 //! | [`Hedge`] | sends another attempt when the first is slow (after a fixed delay or a percentile of recent latencies), takes the first acceptable answer, within a [`RetryBudget`](retry::RetryBudget) | — (the last failure) |
 //! | [`Chaos`](chaos::Chaos) | **a testing tool**: injects errors, latency or results into a share of calls, switchable at run time, free when off | — (the injected error) |
@@ -128,6 +130,9 @@
 //! | `fallback.applied` | INFO | `policy = "fallback"`, `name`, `rejection` (the rejecting policy, if any) |
 //! | `bulkhead.rejected` | WARN | `policy = "bulkhead"`, `name`, `reason` (`full`, `wait_timed_out`), `max_concurrent`, `retry_after_ms` (the estimated wait, when there is one) |
 //! | `queue.shed` | WARN | `policy = "queue"`, `name`, `reason` (`rejected_newest`, `dropped_oldest`, `timed_out`, `closed`), `queued`, `retry_after_ms` (the estimated wait of a full queue, when there is one) |
+//! | `adaptive.rejected` | WARN | `policy = "adaptive-limit"`, `name`, `limit`, `in_flight`, `waited` |
+//! | `adaptive.limit_changed` | DEBUG | `policy = "adaptive-limit"`, `name`, `from`, `to`, `rtt_us` (the window's mean round trip), `drops` |
+//! | `throttle.rejected` | DEBUG | `policy = "adaptive-throttle"`, `name`, `probability`, `requests`, `accepts` |
 //! | `rate_limit.rejected` | WARN | `policy = "rate-limiter"`, `name`, `weight`, `retry_after_ms` (none when the weight exceeds the burst) |
 //! | `rate_limit.waited` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `waited_ms` |
 //! | `rate_limit.wait_cancelled` | DEBUG | `policy = "rate-limiter"`, `name`, `weight`, `given_back` |
@@ -175,6 +180,7 @@
 // (rust-lang/rust#138907), which now adds the labels by itself.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod adaptive;
 pub mod breaker;
 pub mod bulkhead;
 pub mod chaos;
@@ -206,8 +212,10 @@ pub mod rate_limit;
 pub mod retry;
 #[allow(dead_code)]
 mod sync;
+pub mod throttle;
 pub mod timeout;
 mod timer;
+mod window;
 
 pub use breaker::CircuitBreaker;
 pub use bulkhead::Bulkhead;

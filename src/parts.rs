@@ -8,9 +8,9 @@
 //! - **Operations**: an [`Operation`] is what a policy protects; [`OperationFn`] is your
 //!   closure, [`FutureOp`] a future already made, [`ServiceOp`] a tower service and one request.
 //!   Each policy [`Apply`]s itself around one and gives another: [`Guarded`] (a breaker),
-//!   [`Bulkheaded`], [`Timed`], [`WithFallback`], [`Retried`], [`Queued`].
+//!   [`Bulkheaded`], [`AdaptiveLimited`], [`Throttling`], [`Timed`], [`WithFallback`], [`Retried`], [`Queued`].
 //! - **Call states**: [`CallFuture`] drives one call of an operation; each policy's part of it is
-//!   its call state ([`BreakerCall`], [`BulkheadCall`], [`TimeoutCall`], [`FallbackCall`],
+//!   its call state ([`BreakerCall`], [`BulkheadCall`], [`AdaptiveCall`], [`ThrottleCall`], [`TimeoutCall`], [`FallbackCall`],
 //!   [`RetryCall`]), inert until polled, which is what makes admission lazy (see
 //!   [`policy`](crate::policy)).
 //! - **Writing a policy**: implement [`Applied`] for your operation type (its one
@@ -33,6 +33,8 @@
 //! # }
 //! ```
 
+pub use crate::adaptive::core::AdaptiveState;
+pub use crate::adaptive::future::{AdaptiveCall, AdaptiveLimited};
 pub use crate::breaker::core::BreakerState;
 pub use crate::breaker::future::{BreakerCall, Guarded};
 pub use crate::bulkhead::core::BulkheadState;
@@ -67,4 +69,6 @@ pub use crate::retry::{
     future::{Attempts, OpAttempts, Retried, RetryCall},
     retryable::{CallNotify, CallWhen, PerCall},
 };
+pub use crate::throttle::core::ThrottleState;
+pub use crate::throttle::future::{ThrottleCall, Throttling};
 pub use crate::timeout::future::{Timed, TimeoutCall};

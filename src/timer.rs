@@ -53,3 +53,28 @@ impl LazySleep {
         }
     }
 }
+
+thread_local! {
+    /// Set while a failguard timeout drops the call it cut off.
+    static EXPIRING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `drop_call` (which drops a call whose deadline passed) so that the policies inside it
+/// can tell, from their own `Drop`, that they are being cut off by a timeout rather than
+/// cancelled by their caller: an adaptive limit counts the first as a drop, the second nowhere.
+pub(crate) fn expiring<R>(drop_call: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            EXPIRING.with(|e| e.set(self.0));
+        }
+    }
+    // Restored on the way out, panics included, so nested timeouts compose.
+    let _reset = Reset(EXPIRING.with(|e| e.replace(true)));
+    drop_call()
+}
+
+/// Whether the call being dropped now is being cut off by a timeout (see [`expiring`]).
+pub(crate) fn is_expiring() -> bool {
+    EXPIRING.with(|e| e.get())
+}

@@ -264,3 +264,60 @@ async fn futures_poll_once<F: std::future::Future + Unpin>(f: F) -> Option<F::Ou
     })
     .await
 }
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_limited() {
+    use failguard::adaptive::{AdaptiveLimit, Vegas};
+
+    for (name, message) in [
+        (None, "adaptive limit reached (1 call in flight, limit 1)"),
+        (
+            Some("db"),
+            "adaptive limit `db` reached (1 call in flight, limit 1)",
+        ),
+    ] {
+        let mut builder = AdaptiveLimit::builder().algorithm(Vegas::new().initial_limit(1));
+        if let Some(name) = name {
+            builder = builder.name(name);
+        }
+        let limit = builder.build().unwrap();
+        let busy = limit.call(slow);
+        tokio::pin!(busy);
+        assert!(futures_poll_once(&mut busy).await.is_none());
+        let err = limit.call(ok).await.unwrap_err();
+        assert_eq!(err.to_string(), message);
+        assert_eq!(err.rejection().unwrap().policy(), "adaptive-limit");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttled() {
+    use failguard::throttle::AdaptiveThrottle;
+
+    for (name, start) in [
+        (
+            None,
+            "adaptive throttle rejected the request locally (probability ",
+        ),
+        (
+            Some("ads"),
+            "adaptive throttle `ads` rejected the request locally (probability ",
+        ),
+    ] {
+        let mut builder = AdaptiveThrottle::builder().seed(1);
+        if let Some(name) = name {
+            builder = builder.name(name);
+        }
+        let throttle = builder.build().unwrap();
+        let err = loop {
+            match throttle.call(|| async { Err::<(), _>(refused()) }).await {
+                Err(Error::Throttled(t)) => break Error::<io::Error>::Throttled(t),
+                _ => continue,
+            }
+        };
+        let message = err.to_string();
+        assert!(message.starts_with(start), "{message}");
+        assert!(message.ends_with("accepted in the window)"), "{message}");
+        assert_eq!(err.rejection().unwrap().policy(), "adaptive-throttle");
+    }
+}

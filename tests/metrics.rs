@@ -593,3 +593,62 @@ async fn a_rate_limiter_counts_its_rejections_and_a_fallback_names_it() {
         2.0
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_adaptive_limit_and_a_throttle_count_their_rejections() {
+    use failguard::{
+        adaptive::{AdaptiveLimit, Vegas},
+        throttle::AdaptiveThrottle,
+    };
+    let (recorder, prom) = recorder();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let limit = AdaptiveLimit::builder()
+        .algorithm(Vegas::new().initial_limit(1))
+        .name("db")
+        .listener(MetricsListener::new())
+        .build()
+        .unwrap();
+    let fallback = Fallback::value(0)
+        .name("shed")
+        .listener(MetricsListener::new());
+    let policy = fallback.wrap(limit.clone());
+    let busy = limit.call(std::future::pending::<Result<i32, &str>>);
+    tokio::pin!(busy);
+    assert!(futures_poll_once(&mut busy).is_none());
+    assert_eq!(policy.call(|| async { Ok::<_, &str>(1) }).await.unwrap(), 0);
+    let r = Scrape::of(&prom, "adaptive-limit", "db");
+    assert_eq!(
+        r.get("failguard_rejections_total failguard_reason=\"concurrency_limited\""),
+        1.0
+    );
+    let f = Scrape::of(&prom, "fallback", "shed");
+    assert_eq!(
+        f.get("failguard_fallbacks_total failguard_reason=\"adaptive-limit\""),
+        1.0
+    );
+
+    let throttle = AdaptiveThrottle::builder()
+        .seed(3)
+        .name("ads")
+        .listener(MetricsListener::new())
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        let _ = throttle.call(|| async { Err::<(), _>("down") }).await;
+    }
+    let t = Scrape::of(&prom, "adaptive-throttle", "ads");
+    assert_eq!(
+        t.get("failguard_rejections_total failguard_reason=\"throttled\""),
+        throttle.snapshot().throttled as f64
+    );
+    assert!(throttle.snapshot().throttled > 0);
+}
+
+/// Polls a future once with a no-op waker.
+fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(f).poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}

@@ -7,6 +7,7 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod adaptive;
 mod breaker;
 mod bulkhead;
 mod chaos;
@@ -21,6 +22,7 @@ mod timeout;
 
 criterion_group!(
     benches,
+    adaptive::bench,
     breaker::bench,
     bulkhead::bench,
     chaos::bench,

@@ -5,10 +5,8 @@ use std::{fmt, sync::Arc as StdArc, time::Duration};
 
 use tokio::time::Instant;
 
-use super::{
-    BreakerEvent,
-    window::{Mark, Totals, Window},
-};
+use super::BreakerEvent;
+use crate::window::{Mark, Totals, Window};
 use crate::{
     Name, Outcome,
     events::EventKind,
@@ -607,7 +605,7 @@ impl BreakerState {
 #[cfg(all(test, failguard_loom))]
 mod loom_tests {
     use super::*;
-    use crate::{breaker::window::CountWindow, sync::Arc};
+    use crate::{sync::Arc, window::CountWindow};
     use loom::thread;
 
     type Changes = std::sync::Arc<std::sync::Mutex<Vec<(State, State)>>>;

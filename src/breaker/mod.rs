@@ -106,7 +106,6 @@ mod events;
 pub(crate) mod future;
 #[cfg(feature = "tower")]
 mod layer;
-mod window;
 
 use std::{future::Future, sync::Arc as StdArc, time::Duration};
 
@@ -116,6 +115,7 @@ use tokio::time::Instant;
 pub use self::config::BreakerConfig;
 pub(crate) use self::core::BreakerState;
 pub use self::core::{State, StateChange};
+pub use crate::window::MAX_WINDOW;
 pub use error::CircuitOpen;
 pub use events::BreakerEvent;
 #[cfg(feature = "tower")]
@@ -123,12 +123,9 @@ pub(crate) use future::BreakerCall;
 pub(crate) use future::Guarded;
 #[cfg(feature = "tower")]
 pub use layer::{BreakerLayer, BreakerService};
-pub use window::MAX_WINDOW;
 
-use self::{
-    core::Config,
-    window::{CountWindow, TimeWindow, Window},
-};
+use self::core::Config;
+use crate::window::{CountWindow, TimeWindow, Window};
 use crate::{
     Classify, ConfigError, ErrorIsFailure, Name, Operation,
     policy::{Apply, CallFuture, OperationFn},

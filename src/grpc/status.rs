@@ -17,6 +17,8 @@ use crate::{BoxError, Error, PolicyError, Rejection, error::QueueClosedReason};
 /// | `QueueClosed` (the work panicked) | `INTERNAL` | an invariant broke |
 ///
 /// | `RateLimited` | `RESOURCE_EXHAUSTED` | the code gRPC APIs answer an exceeded quota or rate with |
+/// | `ConcurrencyLimited` | `RESOURCE_EXHAUSTED` | an adaptive limit of this client ran out: overload, as for a full bulkhead |
+/// | `Throttled` | `RESOURCE_EXHAUSTED` | the client throttled itself because the backend rejects most requests: overload, which an immediate retry would add to |
 ///
 /// ```
 /// use std::time::Duration;
@@ -33,7 +35,9 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
         Rejection::BulkheadFull(_)
         | Rejection::QueueFull(_)
         | Rejection::QueueTimeout(_)
-        | Rejection::RateLimited(_) => Code::ResourceExhausted,
+        | Rejection::RateLimited(_)
+        | Rejection::ConcurrencyLimited(_)
+        | Rejection::Throttled(_) => Code::ResourceExhausted,
         Rejection::QueueClosed(closed) => match closed.reason() {
             QueueClosedReason::Panicked => Code::Internal,
             QueueClosedReason::ShutDown | QueueClosedReason::WorkerStopped => Code::Unavailable,

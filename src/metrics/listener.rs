@@ -10,6 +10,7 @@ use super::series::{
 };
 use crate::{
     Name, Outcome,
+    adaptive::AdaptiveEvent,
     breaker::BreakerEvent,
     bulkhead::BulkheadEvent,
     events::{Event, EventKind, Listener},
@@ -17,6 +18,7 @@ use crate::{
     queue::QueueEvent,
     rate_limit::RateLimitEvent,
     retry::RetryEvent,
+    throttle::ThrottleEvent,
     timeout::TimeoutEvent,
 };
 
@@ -172,6 +174,12 @@ enum Handles {
     RateLimit {
         rejected: Counter,
     },
+    Adaptive {
+        rejections: Family,
+    },
+    Throttle {
+        rejected: Counter,
+    },
     Fallback {
         fallbacks: Family,
     },
@@ -253,6 +261,16 @@ impl Series {
             EventKind::RateLimit(_) => Handles::RateLimit {
                 rejected: of.counter(REJECTIONS, Some((REASON, "rate_limited"))),
             },
+            EventKind::Adaptive(_) => Handles::Adaptive {
+                rejections: of.family(
+                    REJECTIONS,
+                    REASON,
+                    &["concurrency_limited", "wait_timed_out"],
+                ),
+            },
+            EventKind::Throttle(_) => Handles::Throttle {
+                rejected: of.counter(REJECTIONS, Some((REASON, "throttled"))),
+            },
             EventKind::Chaos(_) | EventKind::Hedge(_) => Handles::Uncounted,
             #[cfg(feature = "keyed")]
             EventKind::Keyed(_) => Handles::Keyed {
@@ -273,6 +291,8 @@ impl Series {
                         "bulkhead",
                         "queue",
                         "rate-limiter",
+                        "adaptive-limit",
+                        "adaptive-throttle",
                     ],
                 ),
             },
@@ -352,6 +372,14 @@ impl Series {
             (
                 Handles::RateLimit { rejected },
                 EventKind::RateLimit(RateLimitEvent::Rejected { .. }),
+            ) => rejected.increment(1),
+            (
+                Handles::Adaptive { rejections },
+                EventKind::Adaptive(AdaptiveEvent::Rejected { waited, .. }),
+            ) => rejections.at(usize::from(waited)).increment(1),
+            (
+                Handles::Throttle { rejected },
+                EventKind::Throttle(ThrottleEvent::Throttled { .. }),
             ) => rejected.increment(1),
             (
                 Handles::Fallback { fallbacks },

@@ -113,6 +113,8 @@ borrowing_around!(
     [] crate::Bulkhead,
     [] crate::RateLimiter,
     [C,] crate::CircuitBreaker<C>,
+    [C,] crate::adaptive::AdaptiveLimit<C>,
+    [C,] crate::throttle::AdaptiveThrottle<C>,
     [C, H, N,] crate::Retry<C, H, N>,
     [A, W,] crate::Fallback<A, W>,
     [F,] crate::chaos::Chaos<F>,

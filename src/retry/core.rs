@@ -52,10 +52,12 @@ impl<E, F: Fn(&E) -> bool> RetryError<E> for F {
 /// | `Timeout` (an attempt took too long) | yes, after the backoff |
 /// | `BulkheadFull`, `QueueFull` (momentary overload) | yes, after the backoff, or after their `retry_after` estimate if that is longer (at most the backoff's cap: an estimate is a hint, never a reason to give up) |
 /// | `QueueTimeout` (momentary overload) | yes, after the backoff |
+/// | `ConcurrencyLimited` (an adaptive limit reached: momentary overload) | yes, after the backoff |
 /// | `CircuitOpen` with a `retry_after` | yes, but no sooner than `retry_after` (and not at all when that is beyond the backoff's cap: the breaker promises to reject until then) |
 /// | `CircuitOpen` without one (forced open) | no: nobody knows when it will pass |
 /// | `RateLimited` | yes, but no sooner than its exact `retry_after` (a promise, as an open circuit's: not at all when it is beyond the backoff's cap); not when the call's weight exceeds the burst (no `retry_after`: it can never pass) |
 /// | `QueueClosed` (shut down, workers gone, or the work panicked) | no: it will not get better by trying again |
+/// | `Throttled` (the client throttles itself: the backend rejects most requests) | no: a retry is one more request to a backend that is turning them away, which the throttle exists to prevent |
 ///
 /// ```
 /// use failguard::{Error, retry::{RetryError, Transient}};
@@ -71,9 +73,10 @@ impl<E: PolicyError> RetryError<E> for Transient {
             Some(rejection) => match rejection {
                 Rejection::CircuitOpen(open) => open.retry_after().is_some(),
                 Rejection::RateLimited(limited) => limited.retry_after().is_some(),
-                Rejection::QueueClosed(_) => false,
+                Rejection::QueueClosed(_) | Rejection::Throttled(_) => false,
                 Rejection::Timeout(_)
                 | Rejection::BulkheadFull(_)
+                | Rejection::ConcurrencyLimited(_)
                 | Rejection::QueueFull(_)
                 | Rejection::QueueTimeout(_) => true,
             },

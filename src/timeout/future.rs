@@ -31,6 +31,11 @@ pin_project! {
     /// the first poll that finds the call still pending, so it covers the waits of every policy
     /// inside the timeout (a bulkhead's, a retry's) as well as the call.
     ///
+    /// When the deadline passes, the call inside is dropped there and then, before the timeout
+    /// answers: what it held (a permit, a connection) is given back at the deadline, and an
+    /// [`AdaptiveLimit`](crate::adaptive::AdaptiveLimit) inside learns that its call was cut off
+    /// for being too slow.
+    ///
     /// # Cancel safety
     ///
     /// Dropping it drops the call inside and reports nothing: cancellation is not a timeout.
@@ -38,9 +43,19 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct TimeoutCall<Inner> {
         #[pin]
-        inner: Inner,
+        inner: Slot<Inner>,
         #[pin]
         timer: LazySleep,
+    }
+}
+
+pin_project! {
+    /// The call inside a timeout, until the deadline drops it.
+    #[project = SlotProj]
+    #[derive(Debug)]
+    enum Slot<Inner> {
+        Live { #[pin] call: Inner },
+        CutOff,
     }
 }
 
@@ -55,7 +70,9 @@ where
     #[inline]
     fn start(&self) -> Self::Call {
         TimeoutCall {
-            inner: self.op.start(),
+            inner: Slot::Live {
+                call: self.op.start(),
+            },
             timer: LazySleep::Unarmed,
         }
     }
@@ -71,13 +88,17 @@ where
         P: FnOnce(&mut Op, Pin<&mut Op::Call>, &mut Context<'_>) -> Poll<Outcome<Op>>,
     {
         let mut this = call.project();
-        if let Poll::Ready(result) = poll_inner(&mut self.op, this.inner, cx) {
+        let SlotProj::Live { call: inner } = this.inner.as_mut().project() else {
+            panic!("a timeout call polled after its deadline answered");
+        };
+        if let Poll::Ready(result) = poll_inner(&mut self.op, inner, cx) {
             return Poll::Ready(result);
         }
         let timeout = self.timeout.borrow();
         // Armed lazily: a call that is ready on its first poll never touches the clock.
         this.timer.as_mut().arm_once(timeout.duration);
         ready!(this.timer.poll_fired(cx));
+        crate::timer::expiring(|| this.inner.set(Slot::CutOff));
         Poll::Ready(Err(elapsed(timeout)))
     }
 }
@@ -86,7 +107,7 @@ impl<Inner> TimeoutCall<Inner> {
     /// A call whose inner state the caller made.
     pub(crate) fn lent(inner: Inner) -> Self {
         Self {
-            inner,
+            inner: Slot::Live { call: inner },
             timer: LazySleep::Unarmed,
         }
     }

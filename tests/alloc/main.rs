@@ -12,6 +12,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
+mod adaptive;
 mod breaker;
 mod bulkhead;
 mod chaos;

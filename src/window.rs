@@ -1,4 +1,7 @@
-//! The breaker's sliding windows: the last N calls, or the calls of the last N seconds.
+//! The sliding windows of outcomes: the last N calls, or the calls of the last N seconds. The
+//! circuit breaker judges its failure rates on them, and the adaptive throttle
+//! ([`throttle`](crate::throttle)) counts its requests and accepts on the time window: one
+//! implementation for both.
 //!
 //! Recording answers `Some(totals)` when the call may have changed the verdict and `None` when it
 //! cannot have (a success where the window's figures stay as they were), so that a healthy
@@ -351,7 +354,7 @@ impl TimeWindow {
     }
 
     #[inline]
-    fn record(&self, mark: Mark, now: Instant) -> Option<Totals> {
+    pub(crate) fn record(&self, mark: Mark, now: Instant) -> Option<Totals> {
         let head = self.head.load(Acquire);
         let epoch = self.epoch_near(now, head);
         if head < epoch {
@@ -440,7 +443,7 @@ impl TimeWindow {
     }
 
     /// The figures at `now`, moving nothing.
-    fn totals(&self, now: Instant) -> Totals {
+    pub(crate) fn totals(&self, now: Instant) -> Totals {
         self.read(self.epoch(now)).0
     }
 

@@ -652,3 +652,68 @@ fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Out
         std::task::Poll::Pending => None,
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn adaptive_limit_gauges_read_its_snapshot() {
+    let (recorder, prom) = recorder();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let limit = failguard::adaptive::AdaptiveLimit::builder()
+        .name("search")
+        .build()
+        .unwrap();
+    let gauges = Gauges::new().adaptive(&limit);
+    let call = limit.call(std::future::pending::<Result<(), std::io::Error>>);
+    let mut call = Box::pin(call);
+    assert!(futures_poll(&mut call).is_pending());
+    gauges.record();
+    let s = Scrape::of(&prom, "adaptive-limit", "search");
+    let snapshot = limit.snapshot();
+    assert_eq!(s.get("failguard_adaptive_limit"), snapshot.limit as f64);
+    assert_eq!(
+        s.get("failguard_adaptive_calls failguard_state=\"in_flight\""),
+        1.0
+    );
+    assert_eq!(
+        s.get("failguard_adaptive_calls failguard_state=\"waiting\""),
+        0.0
+    );
+    drop(call);
+    gauges.record();
+    let s = Scrape::of(&prom, "adaptive-limit", "search");
+    assert_eq!(
+        s.get("failguard_adaptive_calls failguard_state=\"in_flight\""),
+        0.0
+    );
+}
+
+#[cfg(feature = "keyed")]
+#[tokio::test(start_paused = true)]
+async fn keyed_gauges_count_the_keys() {
+    let (recorder, prom) = recorder();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let tenants: failguard::keyed::Keyed<String, Bulkhead> =
+        failguard::keyed::Keyed::builder(Bulkhead::new(2).unwrap())
+            .name("tenants")
+            .build()
+            .unwrap();
+    let gauges = Gauges::new().keyed(&tenants);
+    tenants.get("a");
+    tenants.get("b");
+    gauges.record();
+    assert_eq!(
+        Scrape::of(&prom, "keyed", "tenants").get("failguard_keyed_keys"),
+        2.0
+    );
+    tenants.remove("a");
+    gauges.record();
+    assert_eq!(
+        Scrape::of(&prom, "keyed", "tenants").get("failguard_keyed_keys"),
+        1.0
+    );
+}
+
+/// Polls `future` once with a no-op waker.
+fn futures_poll<F: std::future::Future + Unpin>(future: &mut F) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    std::pin::Pin::new(future).poll(&mut cx)
+}

@@ -8,8 +8,8 @@ use std::{
 use ::metrics::Gauge;
 
 use super::series::{
-    self, BREAKER_STATE, BUDGET, BUDGET_AVAILABLE, BULKHEAD_CALLS, BULKHEAD_LIMIT, FAILURE_RATE,
-    Of, QUEUE_CAPACITY, QUEUE_ITEMS, STATE,
+    self, ADAPTIVE_CALLS, ADAPTIVE_LIMIT, BREAKER_STATE, BUDGET, BUDGET_AVAILABLE, BULKHEAD_CALLS,
+    BULKHEAD_LIMIT, FAILURE_RATE, Of, QUEUE_CAPACITY, QUEUE_ITEMS, STATE,
 };
 use crate::{
     Bulkhead, CircuitBreaker, Name, Queue,
@@ -76,6 +76,9 @@ enum Read {
         capacity: usize,
     },
     Budget(RetryBudget),
+    Adaptive(Box<dyn Fn() -> crate::adaptive::AdaptiveSnapshot + Send + Sync>),
+    #[cfg(feature = "keyed")]
+    Keyed(Box<dyn Fn() -> usize + Send + Sync>),
 }
 
 const STATES: [State; 5] = [
@@ -174,6 +177,46 @@ impl Gauges {
         self.with(BUDGET, &name.into(), Read::Budget(budget.clone()))
     }
 
+    /// Reports `limit`'s current limit (`failguard.adaptive.limit`) and its calls in flight and
+    /// waiting (`failguard.adaptive.calls`). Keeps a clone of the handle.
+    ///
+    /// ```
+    /// let limit = failguard::adaptive::AdaptiveLimit::builder().build()?;
+    /// let gauges = failguard::metrics::Gauges::new().adaptive(&limit);
+    /// # let _ = gauges;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    pub fn adaptive<C>(self, limit: &crate::adaptive::AdaptiveLimit<C>) -> Self
+    where
+        C: Clone + Send + Sync + 'static,
+    {
+        let name = limit.name().clone();
+        let limit = limit.clone();
+        let read = Read::Adaptive(Box::new(move || limit.snapshot()));
+        self.with("adaptive-limit", &name, read)
+    }
+
+    /// Reports how many keys `keyed` holds (`failguard.keyed.keys`; feature `keyed`). Keeps a
+    /// clone of the handle.
+    ///
+    /// ```
+    /// use failguard::{Bulkhead, keyed::Keyed};
+    /// let tenants: Keyed<String, _> = Keyed::builder(Bulkhead::new(4)?).name("tenants").build()?;
+    /// let gauges = failguard::metrics::Gauges::new().keyed(&tenants);
+    /// # let _ = gauges;
+    /// # Ok::<(), failguard::ConfigError>(())
+    /// ```
+    #[cfg(feature = "keyed")]
+    pub fn keyed<K, P>(self, keyed: &crate::keyed::Keyed<K, P>) -> Self
+    where
+        K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+        P: crate::keyed::KeyedPolicy,
+    {
+        let name = keyed.name().clone();
+        let keyed = keyed.clone();
+        self.with("keyed", &name, Read::Keyed(Box::new(move || keyed.len())))
+    }
+
     /// Sets every gauge from a fresh snapshot of its policy. The first call registers the gauges
     /// with the recorder in effect.
     ///
@@ -213,6 +256,13 @@ impl Source {
                 of.gauge(QUEUE_CAPACITY, None),
             ]),
             Read::Budget(_) => Box::new([of.gauge(BUDGET_AVAILABLE, None)]),
+            Read::Adaptive(_) => Box::new([
+                of.gauge(ADAPTIVE_LIMIT, None),
+                of.gauge(ADAPTIVE_CALLS, Some((STATE, "in_flight"))),
+                of.gauge(ADAPTIVE_CALLS, Some((STATE, "waiting"))),
+            ]),
+            #[cfg(feature = "keyed")]
+            Read::Keyed(_) => Box::new([of.gauge(series::KEYED_KEYS, None)]),
         }
     }
 
@@ -239,6 +289,14 @@ impl Source {
                 g[2].set(*capacity as f64);
             }
             Read::Budget(budget) => g[0].set(budget.available() as f64),
+            Read::Adaptive(snapshot) => {
+                let s = snapshot();
+                g[0].set(s.limit as f64);
+                g[1].set(s.in_flight as f64);
+                g[2].set(s.waiting as f64);
+            }
+            #[cfg(feature = "keyed")]
+            Read::Keyed(keys) => g[0].set(keys() as f64),
         }
     }
 }

@@ -70,6 +70,9 @@
 //! | `failguard.queue.items` | gauge | `{item}` | `failguard.state`: `queued` (the queue's depth), `running` | items waiting, and running on a worker | snapshot | `failguard_queue_items` |
 //! | `failguard.queue.capacity` | gauge | `{item}` | | waiting slots | snapshot | `failguard_queue_capacity` |
 //! | `failguard.retry.budget.available` | gauge | `{retry}` | | retries the budget allows now ([`RetryBudget::available`](crate::retry::RetryBudget::available)) | snapshot | `failguard_retry_budget_available` |
+//! | `failguard.adaptive.limit` | gauge | `{call}` | | an [`AdaptiveLimit`](crate::adaptive::AdaptiveLimit)'s current limit | snapshot | `failguard_adaptive_limit` |
+//! | `failguard.adaptive.calls` | gauge | `{call}` | `failguard.state`: `in_flight`, `waiting` | calls holding a place under the adaptive limit, and waiting for one | snapshot | `failguard_adaptive_calls` |
+//! | `failguard.keyed.keys` | gauge | `{key}` | | keys a [`Keyed`](crate::keyed::Keyed) container holds (feature `keyed`) | snapshot | `failguard_keyed_keys` |
 //!
 //! A policy's counters appear at its first event, when its listener registers them (all of
 //! them at once, at zero); a timeout that never elapsed has none yet. They count from then on,

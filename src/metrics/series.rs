@@ -24,6 +24,9 @@ pub(crate) const BULKHEAD_LIMIT: &str = "failguard.bulkhead.limit";
 pub(crate) const QUEUE_ITEMS: &str = "failguard.queue.items";
 pub(crate) const QUEUE_CAPACITY: &str = "failguard.queue.capacity";
 pub(crate) const BUDGET_AVAILABLE: &str = "failguard.retry.budget.available";
+pub(crate) const ADAPTIVE_LIMIT: &str = "failguard.adaptive.limit";
+pub(crate) const ADAPTIVE_CALLS: &str = "failguard.adaptive.calls";
+pub(crate) const KEYED_KEYS: &str = "failguard.keyed.keys";
 
 pub(crate) const POLICY_TYPE: &str = "failguard.policy.type";
 pub(crate) const POLICY_NAME: &str = "failguard.policy.name";
@@ -197,4 +200,15 @@ pub(crate) fn describe() {
         Unit::Count,
         "Retries the retry budget allows now."
     );
+    describe_gauge!(
+        ADAPTIVE_LIMIT,
+        Unit::Count,
+        "The adaptive limit's current limit of calls in flight."
+    );
+    describe_gauge!(
+        ADAPTIVE_CALLS,
+        Unit::Count,
+        "Calls holding a place under the adaptive limit (in_flight) and waiting for one (waiting)."
+    );
+    describe_gauge!(KEYED_KEYS, Unit::Count, "Keys a keyed container holds.");
 }

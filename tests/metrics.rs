@@ -717,3 +717,86 @@ fn futures_poll<F: std::future::Future + Unpin>(future: &mut F) -> std::task::Po
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     std::pin::Pin::new(future).poll(&mut cx)
 }
+
+#[tokio::test(start_paused = true)]
+async fn hedges_sent_won_and_refused() {
+    let (recorder, prom) = recorder();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let hedge = failguard::Hedge::builder()
+        .delay(10 * MS)
+        .budget(
+            RetryBudget::builder()
+                .min_per_sec(0)
+                .percent(100.0)
+                .build()
+                .unwrap(),
+        )
+        .max_hedged_attempts(2)
+        .name("search")
+        .listener(MetricsListener::new())
+        .build()
+        .unwrap();
+    // Each call deposits one retry's worth. The first call's first attempt hangs: a hedge is
+    // sent at 10 ms and wins. The second call's attempts all take 50 ms: its first hedge is
+    // sent at 10 ms, and its second, due at 20 ms, is refused by the budget.
+    let mut attempt = 0;
+    let answer = hedge
+        .call(|| {
+            attempt += 1;
+            let slow = attempt == 1;
+            async move {
+                if slow {
+                    std::future::pending::<()>().await;
+                }
+                Ok::<_, std::io::Error>(attempt)
+            }
+        })
+        .await;
+    assert_eq!(answer.unwrap(), 2);
+    let answer = hedge
+        .call(|| async {
+            tokio::time::sleep(50 * MS).await;
+            Ok::<_, std::io::Error>(0)
+        })
+        .await;
+    assert_eq!(answer.unwrap(), 0);
+    let s = Scrape::of(&prom, "hedge", "search");
+    assert_eq!(
+        s.get("failguard_hedges_total failguard_outcome=\"sent\""),
+        2.0
+    );
+    assert_eq!(
+        s.get("failguard_hedges_total failguard_outcome=\"won\""),
+        1.0
+    );
+    assert_eq!(
+        s.get("failguard_hedges_total failguard_outcome=\"refused\""),
+        1.0
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn chaos_injections_by_kind() {
+    let (recorder, prom) = recorder();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let chaos = failguard::chaos::Chaos::builder()
+        .injection_rate(1.0)
+        .error("injected")
+        .name("drill")
+        .listener(MetricsListener::new())
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let out = chaos.call(|| async { Ok::<_, &str>(()) }).await;
+        assert!(matches!(out, Err(Error::Inner("injected"))));
+    }
+    let s = Scrape::of(&prom, "chaos", "drill");
+    assert_eq!(
+        s.get("failguard_chaos_injections_total failguard_reason=\"error\""),
+        3.0
+    );
+    assert_eq!(
+        s.get("failguard_chaos_injections_total failguard_reason=\"latency\""),
+        0.0
+    );
+}

@@ -183,8 +183,14 @@ enum Handles {
     Fallback {
         fallbacks: Family,
     },
-    /// A policy whose events this version counts in no metric (chaos, hedging).
-    Uncounted,
+    /// Sent, won, refused.
+    Hedge {
+        hedges: Family,
+    },
+    /// Error, latency, result.
+    Chaos {
+        injections: Family,
+    },
     /// Idle, full.
     #[cfg(feature = "keyed")]
     Keyed {
@@ -271,7 +277,16 @@ impl Series {
             EventKind::Throttle(_) => Handles::Throttle {
                 rejected: of.counter(REJECTIONS, Some((REASON, "throttled"))),
             },
-            EventKind::Chaos(_) | EventKind::Hedge(_) => Handles::Uncounted,
+            EventKind::Hedge(_) => Handles::Hedge {
+                hedges: of.family(series::HEDGES, OUTCOME, &["sent", "won", "refused"]),
+            },
+            EventKind::Chaos(_) => Handles::Chaos {
+                injections: of.family(
+                    series::CHAOS_INJECTIONS,
+                    REASON,
+                    &["error", "latency", "result"],
+                ),
+            },
             #[cfg(feature = "keyed")]
             EventKind::Keyed(_) => Handles::Keyed {
                 evictions: of.family(series::KEYED_EVICTIONS, REASON, &["idle", "full"]),
@@ -401,6 +416,14 @@ impl Series {
                 Handles::Fleet { degraded },
                 EventKind::Fleet(crate::fleet::FleetEvent::Degraded { .. }),
             ) => degraded.increment(1),
+            (Handles::Hedge { hedges }, EventKind::Hedge(event)) => match event {
+                crate::hedge::HedgeEvent::Hedged { .. } => hedges.at(0).increment(1),
+                crate::hedge::HedgeEvent::HedgeWon { .. } => hedges.at(1).increment(1),
+                crate::hedge::HedgeEvent::BudgetExhausted { .. } => hedges.at(2).increment(1),
+            },
+            (Handles::Chaos { injections }, EventKind::Chaos(event)) => {
+                injections.increment(&of, event.fault());
+            }
             // An event this version counts in no metric.
             _ => {}
         }

@@ -70,6 +70,8 @@
 //! | `failguard.queue.items` | gauge | `{item}` | `failguard.state`: `queued` (the queue's depth), `running` | items waiting, and running on a worker | snapshot | `failguard_queue_items` |
 //! | `failguard.queue.capacity` | gauge | `{item}` | | waiting slots | snapshot | `failguard_queue_capacity` |
 //! | `failguard.retry.budget.available` | gauge | `{retry}` | | retries the budget allows now ([`RetryBudget::available`](crate::retry::RetryBudget::available)) | snapshot | `failguard_retry_budget_available` |
+//! | `failguard.hedges` | counter | `{attempt}` | `failguard.outcome`: `sent` (a hedged attempt), `won` (a hedged attempt answered first), `refused` (a hedge the budget refused) | what a [`Hedge`](crate::Hedge) did beyond the first attempt | events | `failguard_hedges_total` |
+//! | `failguard.chaos.injections` | counter | `{call}` | `failguard.reason`: `error`, `latency`, `result` | faults a [`Chaos`](crate::chaos::Chaos) policy injected | events | `failguard_chaos_injections_total` |
 //! | `failguard.adaptive.limit` | gauge | `{call}` | | an [`AdaptiveLimit`](crate::adaptive::AdaptiveLimit)'s current limit | snapshot | `failguard_adaptive_limit` |
 //! | `failguard.adaptive.calls` | gauge | `{call}` | `failguard.state`: `in_flight`, `waiting` | calls holding a place under the adaptive limit, and waiting for one | snapshot | `failguard_adaptive_calls` |
 //! | `failguard.keyed.keys` | gauge | `{key}` | | keys a [`Keyed`](crate::keyed::Keyed) container holds (feature `keyed`) | snapshot | `failguard_keyed_keys` |

@@ -27,6 +27,8 @@ pub(crate) const BUDGET_AVAILABLE: &str = "failguard.retry.budget.available";
 pub(crate) const ADAPTIVE_LIMIT: &str = "failguard.adaptive.limit";
 pub(crate) const ADAPTIVE_CALLS: &str = "failguard.adaptive.calls";
 pub(crate) const KEYED_KEYS: &str = "failguard.keyed.keys";
+pub(crate) const HEDGES: &str = "failguard.hedges";
+pub(crate) const CHAOS_INJECTIONS: &str = "failguard.chaos.injections";
 
 pub(crate) const POLICY_TYPE: &str = "failguard.policy.type";
 pub(crate) const POLICY_NAME: &str = "failguard.policy.name";
@@ -211,4 +213,14 @@ pub(crate) fn describe() {
         "Calls holding a place under the adaptive limit (in_flight) and waiting for one (waiting)."
     );
     describe_gauge!(KEYED_KEYS, Unit::Count, "Keys a keyed container holds.");
+    describe_counter!(
+        HEDGES,
+        Unit::Count,
+        "Hedged attempts sent, hedged attempts that won, and hedges the budget refused."
+    );
+    describe_counter!(
+        CHAOS_INJECTIONS,
+        Unit::Count,
+        "Faults a chaos policy injected, by kind."
+    );
 }
